@@ -1,0 +1,238 @@
+// Package toolchain builds the binaries that render, the tests and the local
+// platform need (Crossplane, Kubernetes control plane, Ollama, ...) from the
+// tools modules under test/tools, and caches them in the user cache
+// directory keyed by version.
+//
+// The cache lives outside the clone on purpose: CI runs in a fresh clone on
+// the same machine, and a cold build of these binaries takes minutes on two
+// cores. A cached binary is used as is; nothing is rebuilt unless its version
+// key changes.
+package toolchain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// A Tool is one binary built from a tools module.
+type Tool struct {
+	// Name of the binary, e.g. "kube-apiserver".
+	Name string
+	// Module is the directory of the tools module under test/tools.
+	Module string
+	// Package is the Go package to build.
+	Package string
+	// Key names the cache directory; it carries every version the binary
+	// depends on, so a version bump builds into a new directory.
+	Key string
+	// LDFlags for go build.
+	LDFlags string
+	// Env is added to the build environment (e.g. CPATH for cgo headers).
+	Env []string
+	// EnvOverride names an environment variable holding a directory that
+	// already contains the binary (e.g. KUBEBUILDER_ASSETS).
+	EnvOverride string
+}
+
+// The tools we build. Versions are pinned here and in the tools modules'
+// go.mod files; a test checks the two agree.
+var (
+	CrossplaneCLI = Tool{
+		Name: "crossplane", Module: "crossplane", Key: "crossplane-cli-v2.5.0",
+		Package: "github.com/crossplane/cli/v2/cmd/crossplane",
+		LDFlags: "-s -w",
+	}
+	CrossplaneCore = Tool{
+		Name: "crossplane", Module: "crossplane", Key: "crossplane-core-v2.4.0",
+		Package: "github.com/crossplane/crossplane/v2/cmd/crossplane",
+		LDFlags: "-s -w -X=github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0",
+	}
+	Etcd = Tool{
+		Name: "etcd", Module: "kubernetes", Key: controlPlaneKey,
+		Package: "go.etcd.io/etcd/server/v3", LDFlags: "-s -w", EnvOverride: "KUBEBUILDER_ASSETS",
+	}
+	KubeAPIServer = Tool{
+		Name: "kube-apiserver", Module: "kubernetes", Key: controlPlaneKey,
+		Package: "k8s.io/kubernetes/cmd/kube-apiserver", LDFlags: "-s -w", EnvOverride: "KUBEBUILDER_ASSETS",
+	}
+	KubeControllerManager = Tool{
+		Name: "kube-controller-manager", Module: "kubernetes", Key: controlPlaneKey,
+		Package: "k8s.io/kubernetes/cmd/kube-controller-manager", LDFlags: "-s -w", EnvOverride: "KUBEBUILDER_ASSETS",
+	}
+	KubeScheduler = Tool{
+		Name: "kube-scheduler", Module: "kubernetes", Key: controlPlaneKey,
+		Package: "k8s.io/kubernetes/cmd/kube-scheduler", LDFlags: "-s -w", EnvOverride: "KUBEBUILDER_ASSETS",
+	}
+)
+
+// etcd and kube-apiserver share one directory because envtest wants both in
+// its BinaryAssetsDirectory.
+const controlPlaneKey = "kubernetes-v1.35.4-etcd-v3.6.5"
+
+// All tools by a short name, for the command line.
+var All = map[string]Tool{
+	"crossplane-cli":          CrossplaneCLI,
+	"crossplane-core":         CrossplaneCore,
+	"etcd":                    Etcd,
+	"kube-apiserver":          KubeAPIServer,
+	"kube-controller-manager": KubeControllerManager,
+	"kube-scheduler":          KubeScheduler,
+}
+
+// Names returns the short names of All, sorted.
+func Names() []string {
+	n := make([]string, 0, len(All))
+	for k := range All {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// CacheDir is where built tools live: $XDG_CACHE_HOME/aichat-workspaces (or
+// the platform's user cache directory), overridable with AICHAT_TOOLS_CACHE.
+func CacheDir() (string, error) {
+	if d := os.Getenv("AICHAT_TOOLS_CACHE"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find the user cache directory (set AICHAT_TOOLS_CACHE): %w", err)
+	}
+	return filepath.Join(d, "aichat-workspaces"), nil
+}
+
+// Dir is the directory the tool's binary is cached in.
+func (t Tool) Dir() (string, error) {
+	if t.EnvOverride != "" {
+		if d := os.Getenv(t.EnvOverride); d != "" {
+			if _, err := os.Stat(filepath.Join(d, t.Name)); err == nil {
+				return d, nil
+			}
+		}
+	}
+	c, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(c, t.Key), nil
+}
+
+// Path returns the path of the tool's binary, building it first when it is
+// not cached yet. Build output goes to log (progress for a build that can
+// take minutes); concurrent callers wait for one build.
+func (t Tool) Path(ctx context.Context, log io.Writer) (string, error) {
+	dir, err := t.Dir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, t.Name)
+	if isExecutable(bin) {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	unlock, err := lock(filepath.Join(dir, ".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if isExecutable(bin) { // Built by whoever held the lock before us.
+		return bin, nil
+	}
+	src, err := ModuleDir(t.Module)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(log, "toolchain: building %s (%s) into %s; a cold build takes minutes, later runs reuse it\n", t.Name, t.Key, dir)
+	start := time.Now()
+	tmp := bin + ".tmp"
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", t.LDFlags, "-o", tmp, t.Package)
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), t.Env...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("cannot build %s from %s: %w", t.Package, src, err)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(log, "toolchain: built %s in %s\n", t.Name, time.Since(start).Round(time.Second))
+	return bin, nil
+}
+
+// RepoRoot is the root of this repository, found from this source file so
+// that tests in any package and `go run` from any directory agree.
+func RepoRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("cannot locate the toolchain package source")
+	}
+	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return "", fmt.Errorf("repository root not found at %s: %w", root, err)
+	}
+	return root, nil
+}
+
+// ModuleDir is the directory of a tools module under test/tools.
+func ModuleDir(name string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "test", "tools", name), nil
+}
+
+// GoModDir returns the module cache directory of module@version, downloading
+// it when needed. CRDs of other projects are read from there, never copied.
+func GoModDir(ctx context.Context, module, version string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("go mod download %s@%s: %w: %s", module, version, err, ee.Stderr)
+		}
+		return "", fmt.Errorf("go mod download %s@%s: %w", module, version, err)
+	}
+	// The JSON has a "Dir" field; avoid a struct for one string.
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, `"Dir": "`); ok {
+			return strings.TrimSuffix(v, `",`), nil
+		}
+	}
+	return "", fmt.Errorf("go mod download %s@%s printed no Dir", module, version)
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+func lock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}, nil
+}
