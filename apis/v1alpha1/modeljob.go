@@ -6,6 +6,8 @@ package v1alpha1
 //
 // It is the contract between the model program and the function, so it lives
 // with the API types rather than with either side.
+//
+// +kubebuilder:object:generate=false
 type ModelJobSummary struct {
 	// Model is the Ollama model name the Job worked on.
 	Model string `json:"model"`

@@ -79,6 +79,7 @@ type PatternName string
 // WorkspaceSpec is what a tenant asks for.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.assistants) || self.assistants.all(a, has(self.models) && a.from in self.models)",message="spec.assistants[].from must name a model listed in spec.models",fieldPath=".assistants"
+// +kubebuilder:validation:XValidation:rule="!has(self.assistants) || !has(self.models) || self.assistants.all(a, !(a.name in self.models) && !((a.name + ':latest') in self.models))",message="spec.assistants[].name must differ from every model in spec.models (Ollama would overwrite the base model)",fieldPath=".assistants"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.owner) || (has(self.owner) && self.owner == oldSelf.owner)",message="spec.owner is immutable once set"
 type WorkspaceSpec struct {
 	// Owner identifies who the workspace belongs to, e.g. an e-mail address.
@@ -269,4 +270,13 @@ type XAIChatWorkspace struct {
 
 	Spec   WorkspaceSpec   `json:"spec,omitempty"`
 	Status WorkspaceStatus `json:"status,omitempty"`
+}
+
+// XAIChatWorkspaceList is a list of XAIChatWorkspace.
+//
+// +kubebuilder:object:root=true
+type XAIChatWorkspaceList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []XAIChatWorkspace `json:"items"`
 }
