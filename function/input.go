@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
-	k8sfield "k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/validation"
+	k8sfield "k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/aichatworkspaces/workspaces/apis/input/v1beta1"
 	"github.com/aichatworkspaces/workspaces/apis/v1alpha1"
@@ -273,7 +273,7 @@ func (p *platform) validate() error {
 		return fmt.Errorf("input.keda.interceptor.service %q: %s", p.interceptor.Service, errs[0])
 	}
 	for field, peer := range map[string]v1beta1.Peer{
-		"input.keda.interceptor": {Namespace: p.interceptor.Namespace, PodLabels: p.interceptor.PodLabels},
+		"input.keda.interceptor":          {Namespace: p.interceptor.Namespace, PodLabels: p.interceptor.PodLabels},
 		"input.network.ingressController": p.ingressPeer,
 		"input.network.llmGateway":        p.gatewayPeer,
 		"input.network.dns":               p.dnsPeer,

@@ -74,4 +74,3 @@ func kindAndName(obj any) (string, string) {
 	}
 	return kind, name
 }
-
