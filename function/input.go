@@ -28,7 +28,7 @@ const (
 	DefaultOpenWebUIImage  = "ghcr.io/open-webui/open-webui:v0.11.4"
 	// Pipelines publishes no releases; this tag is a pinned build.
 	DefaultPipelinesImage = "ghcr.io/open-webui/pipelines:git-c98ca76"
-	DefaultModelJobImage  = "ghcr.io/aichatworkspaces/function:v0.1.0"
+	DefaultModelJobImage  = "ghcr.io/aichatworkspaces/function-aichat-workspace:v0.1.0"
 	// DefaultPatternSource is Fabric's data/patterns at a pinned commit, so
 	// that an assistant's prompt does not change under a tenant's feet.
 	DefaultPatternSource = "https://raw.githubusercontent.com/danielmiessler/Fabric/90b6af298f8e3dd6459f7792303c92925293d9b2/data/patterns"

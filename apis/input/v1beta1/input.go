@@ -174,7 +174,7 @@ type Images struct {
 	// +optional
 	Pipelines string `json:"pipelines,omitempty"`
 	// ModelJob is the image with the /model-job program (the function's
-	// own image). Default ghcr.io/aichatworkspaces/function:v0.1.0.
+	// own image). Default ghcr.io/aichatworkspaces/function-aichat-workspace:v0.1.0.
 	// +optional
 	ModelJob string `json:"modelJob,omitempty"`
 	// PullPolicy of every container. Default IfNotPresent.
