@@ -1,0 +1,60 @@
+# AIChat Workspaces — the one entry point for building, testing and running.
+#
+#   make test      everything CI runs (the README's test command)
+#   make unit      the quick subset: API types and the function's unit tests
+#   make render    render an XR through the real Crossplane engine
+#   make generate  regenerate the XRD, the input CRD and deepcopy code
+#
+# Heavy tools (Crossplane CLI and core, kube-apiserver, etcd, ...) are built
+# once from the Go module proxy into the user cache directory (see
+# test/toolchain); the first run takes minutes, later runs reuse them.
+
+SHELL := /bin/bash
+GO ?= go
+GOFLAGS_TEST ?=
+TEST_TIMEOUT ?= 60m
+XR ?=
+OBSERVED ?=
+REQUIRED ?=
+
+.PHONY: all
+all: test
+
+.PHONY: generate
+generate: ## Regenerate the XRD, the function input CRD and deepcopy code.
+	$(GO) generate ./apis/...
+
+.PHONY: tools
+tools: ## Build (once) and cache every tool binary the tests use.
+	$(GO) run ./test/toolchain/cmd/toolchain build
+
+.PHONY: lint
+lint: ## gofmt, go vet and a tidy go.mod.
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@tmp=$$(mktemp -d); cp go.mod go.sum $$tmp/; $(GO) mod tidy; \
+	if ! diff -u $$tmp/go.mod go.mod || ! diff -q $$tmp/go.sum go.sum; then echo "go mod tidy changed go.mod/go.sum: commit the tidy result"; exit 1; fi
+
+.PHONY: unit
+unit: ## The quick tests: API generation and the function's unit tests.
+	$(GO) test $(GOFLAGS_TEST) ./apis/... ./function/...
+
+.PHONY: test
+test: lint tools ## Every suite: unit, render golden files, real-engine validation, end to end.
+	$(GO) test $(GOFLAGS_TEST) -timeout $(TEST_TIMEOUT) ./...
+
+.PHONY: render
+render: ## Render XR (default examples/xr.yaml with examples/observed.yaml) with the real Crossplane engine.
+ifeq ($(XR),)
+	@$(GO) run ./test/render/cmd/render -xr examples/xr.yaml -observed examples/observed.yaml -required examples/required.yaml
+else
+	@$(GO) run ./test/render/cmd/render -xr $(XR) $(if $(OBSERVED),-observed $(OBSERVED)) $(if $(REQUIRED),-required $(REQUIRED))
+endif
+
+.PHONY: bench
+bench: ## The function's benchmark (ns/op and allocs/op of a full workspace).
+	$(GO) test ./function/ -run '^$$' -bench BenchmarkRunFunction -benchmem -count 6
+
+.PHONY: help
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
