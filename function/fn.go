@@ -377,15 +377,22 @@ func (c *composition) ready() bool {
 	return true
 }
 
+// status reports what is observed: the namespace once it exists, the URLs
+// once the route to them does.
 func (c *composition) status(w *workspace) v1alpha1.WorkspaceStatus {
 	_, count := readyCount(c.models)
 	s := v1alpha1.WorkspaceStatus{
-		Namespace:   w.namespace,
-		URL:         w.url,
-		APIURL:      w.apiURL,
 		ModelsReady: count,
 		Models:      c.models,
 		Resources:   make([]v1alpha1.ResourceStatus, 0, len(c.objects)),
+	}
+	if c.namespaceReady {
+		s.Namespace = w.namespace
+	}
+	_, ingress := c.observed["ingress"]
+	_, route := c.observed["http-route"]
+	if ingress || route {
+		s.URL, s.APIURL = w.url, w.apiURL
 	}
 	for _, o := range c.objects {
 		kind, name := kindAndName(o.obj)
