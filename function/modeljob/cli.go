@@ -142,7 +142,7 @@ func (c *cli) run(ctx context.Context, op operation, b Backoff, log *slog.Logger
 		return "", usageError{err}
 	}
 	client := NewClient(base)
-	log.Info("waiting for ollama", "host", base.String(), "timeout", c.WaitTimeout.String())
+	log.Info("connecting to ollama", "host", base.Redacted(), "wait_timeout", c.WaitTimeout.String())
 	if _, err := WaitForOllama(ctx, client, c.WaitTimeout, b, log); err != nil {
 		return "", fmt.Errorf("ollama at %s: %w", base.Redacted(), err)
 	}
