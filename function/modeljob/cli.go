@@ -21,6 +21,10 @@ type cli struct {
 	WaitTimeout    time.Duration `default:"10m" help:"How long to wait for Ollama to answer (a scaled-to-zero Ollama takes a while to wake)."`
 	Timeout        time.Duration `default:"2h" help:"Bound on the pull or create once Ollama answers."`
 	TerminationLog string        `default:"/dev/termination-log" type:"path" help:"Where the one-line JSON summary goes."`
+	// Pattern settings are global so a Job may give them before or after
+	// the command; pull ignores them.
+	PatternSource  string        `env:"PATTERN_SOURCE" default:"${pattern_source}" help:"Where create finds patterns: a base URL (http/https) or an absolute directory / file:// URL holding <name>/system.md."`
+	PatternTimeout time.Duration `default:"30s" help:"Time limit for fetching one pattern."`
 
 	Pull   pullCmd   `cmd:"" help:"Pull a base model and wait until Ollama lists it."`
 	Create createCmd `cmd:"" help:"Create an assistant model from a base model and fabric patterns."`
@@ -32,13 +36,11 @@ type pullCmd struct {
 }
 
 type createCmd struct {
-	Name           string        `arg:"" help:"Name of the assistant model."`
-	From           string        `required:"" help:"Base model the assistant is built on."`
-	Pattern        []string      `required:"" sep:"none" help:"Fabric pattern whose system.md goes into the system prompt; repeat for more, in order."`
-	Var            []string      `sep:"none" placeholder:"K=V" help:"Value for {{K}} in the patterns; repeatable."`
-	Param          []string      `sep:"none" placeholder:"K=V" help:"Model parameter as in a Modelfile PARAMETER line (${params}); repeatable (stop more than once)."`
-	PatternSource  string        `env:"PATTERN_SOURCE" default:"${pattern_source}" help:"Base URL (http/https) or absolute directory / file:// URL holding <name>/system.md."`
-	PatternTimeout time.Duration `default:"30s" help:"Time limit for fetching one pattern."`
+	Name    string   `arg:"" help:"Name of the assistant model."`
+	From    string   `required:"" help:"Base model the assistant is built on."`
+	Pattern []string `required:"" sep:"none" help:"Fabric pattern whose system.md goes into the system prompt; repeat for more, in order."`
+	Var     []string `sep:"none" placeholder:"K=V" help:"Value for {{K}} in the patterns; repeatable."`
+	Param   []string `sep:"none" placeholder:"K=V" help:"Model parameter as in a Modelfile PARAMETER line (${params}); repeatable (stop more than once)."`
 }
 
 // Options are the parts of a run tests change; zero values mean the
@@ -184,10 +186,10 @@ func (c *cli) create(log *slog.Logger) (operation, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	if cc.PatternTimeout <= 0 {
-		return nil, usageError{fmt.Errorf("--pattern-timeout must be positive, got %s", cc.PatternTimeout)}
+	if c.PatternTimeout <= 0 {
+		return nil, usageError{fmt.Errorf("--pattern-timeout must be positive, got %s", c.PatternTimeout)}
 	}
-	src, err := NewPatternSource(cc.PatternSource, cc.PatternTimeout, log)
+	src, err := NewPatternSource(c.PatternSource, c.PatternTimeout, log)
 	if err != nil {
 		return nil, usageError{err}
 	}
