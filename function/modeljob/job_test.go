@@ -518,3 +518,34 @@ func TestCreateFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateInheritsBaseParameters: an assistant without --param has the
+// base model's parameters, and a re-run still sees it as up to date.
+func TestCreateInheritsBaseParameters(t *testing.T) {
+	s := ollama.Start(t)
+	ollama.InstallTinyModel(t, s, "llama3.2:1b")
+	rec := ollama.Record(t, s)
+	env := map[string]string{"OLLAMA_HOST": rec.Addr, "PATTERN_SOURCE": "file://" + writePatterns(t)}
+	args := []string{"create", "stylist:v1", "--from", "llama3.2:1b", "--pattern", "answer_style", "--var", "lang=Dutch"}
+
+	for i, want := range []string{
+		"created assistant stylist:v1 from llama3.2:1b with patterns answer_style",
+		"assistant stylist:v1 unchanged (from llama3.2:1b, patterns answer_style)",
+	} {
+		got := runJob(t, env, args...)
+		if got.Code != modeljob.ExitOK || got.Summary.Message != want {
+			t.Errorf("run %d: want exit 0 and %q, got exit %d, %+v", i+1, want, got.Code, got.Summary)
+		}
+	}
+	if n := rec.Count("POST /api/create"); n != 1 {
+		t.Errorf("want one create call in two runs, got %d", n)
+	}
+	show, err := s.Client.Show(ctxFor(t), &api.ShowRequest{Model: "stylist:v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := modeljob.ParseShownParameters("num_ctx 512\nstop \"<|end|>\"")
+	if diff := cmp.Diff(want, modeljob.ParseShownParameters(show.Parameters)); diff != "" {
+		t.Errorf("inherited parameters: -want, +got:\n%s", diff)
+	}
+}
