@@ -24,8 +24,12 @@ all: test
 generate: ## Regenerate the XRD, the function input CRD and deepcopy code.
 	$(GO) generate ./apis/...
 
+.PHONY: deps
+deps: ## Debian packages the builds need (headers for Ollama's cgo build); a no-op when present.
+	bash test/tools/ollama/deps.sh
+
 .PHONY: tools
-tools: ## Build (once) and cache every tool binary the tests use.
+tools: deps ## Build (once) and cache every tool binary the tests use.
 	$(GO) run ./test/toolchain/cmd/toolchain build
 
 .PHONY: lint

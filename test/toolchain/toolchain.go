@@ -38,6 +38,8 @@ type Tool struct {
 	// LDFlags for go build.
 	LDFlags string
 	// Env is added to the build environment (e.g. CPATH for cgo headers).
+	// "${MODULE}" in a value stands for the tools module's directory, so
+	// headers committed next to the module can be found from any clone.
 	Env []string
 	// EnvOverride names an environment variable holding a directory that
 	// already contains the binary (e.g. KUBEBUILDER_ASSETS).
@@ -69,6 +71,17 @@ var (
 		Name: "kube-controller-manager", Module: "kubernetes", Key: controlPlaneKey,
 		Package: "k8s.io/kubernetes/cmd/kube-controller-manager", LDFlags: "-s -w", EnvOverride: "KUBEBUILDER_ASSETS",
 	}
+	// Ollama is built CPU only. The module zip lacks llama.cpp's vendored
+	// headers: nlohmann and stb come from Debian (test/tools/ollama/deps.sh),
+	// miniaudio from our stub in test/tools/ollama/include. CPATH is not part
+	// of Go's build cache key, so bump the key's suffix when the headers
+	// change.
+	Ollama = Tool{
+		Name: "ollama", Module: "ollama", Key: "ollama-v0.17.4-cpu-1",
+		Package: "github.com/ollama/ollama",
+		LDFlags: "-s -w -X=github.com/ollama/ollama/version.Version=0.17.4",
+		Env:     []string{"CPATH=${MODULE}/include", "CGO_ENABLED=1"},
+	}
 	KubeScheduler = Tool{
 		Name: "kube-scheduler", Module: "kubernetes", Key: controlPlaneKey,
 		Package: "k8s.io/kubernetes/cmd/kube-scheduler", LDFlags: "-s -w", EnvOverride: "KUBEBUILDER_ASSETS",
@@ -87,6 +100,7 @@ var All = map[string]Tool{
 	"kube-apiserver":          KubeAPIServer,
 	"kube-controller-manager": KubeControllerManager,
 	"kube-scheduler":          KubeScheduler,
+	"ollama":                  Ollama,
 }
 
 // Names returns the short names of All, sorted.
@@ -160,7 +174,10 @@ func (t Tool) Path(ctx context.Context, log io.Writer) (string, error) {
 	tmp := bin + ".tmp"
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", t.LDFlags, "-o", tmp, t.Package)
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), t.Env...)
+	cmd.Env = os.Environ()
+	for _, e := range t.Env {
+		cmd.Env = append(cmd.Env, strings.ReplaceAll(e, "${MODULE}", src))
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
 		_ = os.Remove(tmp)
