@@ -10,8 +10,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crossplane/function-sdk-go/errors"
 	"github.com/crossplane/function-sdk-go/logging"
@@ -115,10 +117,14 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 // identity from the XR and the claim it came from.
 func newWorkspace(xr map[string]any, xrName string, labels map[string]string, p *platform) (*workspace, error) {
 	spec := v1alpha1.WorkspaceSpec{}
-	if raw, ok := xr["spec"].(map[string]any); ok {
+	switch raw := xr["spec"].(type) {
+	case nil:
+	case map[string]any:
 		if err := fromUnstructured(raw, &spec); err != nil {
 			return nil, fmt.Errorf("spec: %w", err)
 		}
+	default:
+		return nil, fmt.Errorf("spec: must be an object, not %T", raw)
 	}
 	spec = withDefaults(spec)
 	if err := validateSpec(spec); err != nil {
@@ -194,7 +200,13 @@ func setStatus(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, s v1
 	if err != nil {
 		return err
 	}
-	dxr.Resource.Object["status"] = u
+	// Keep status fields an earlier step of the pipeline set.
+	status, _ := dxr.Resource.Object["status"].(map[string]any)
+	if status == nil {
+		status = make(map[string]any, len(u))
+	}
+	maps.Copy(status, u)
+	dxr.Resource.Object["status"] = status
 	return response.SetDesiredCompositeResource(rsp, dxr)
 }
 
@@ -241,11 +253,17 @@ func (f *Function) report(rsp *fnv1.RunFunctionResponse, oxr map[string]any, w *
 	rsp.Meta.Ttl = durationpb.New(w.p.ttlConverging)
 }
 
+// truncate shortens s to at most n bytes on a rune boundary: a status or
+// condition message that is not valid UTF-8 cannot be sent over gRPC.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-3] + "..."
+	cut := n - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // composition is the desired state of one workspace.

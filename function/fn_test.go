@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -284,6 +285,11 @@ func TestRunFunctionFatal(t *testing.T) {
 		req    *fnv1.RunFunctionRequest
 		want   want
 	}{
+		"SpecNotObject": {
+			reason: "An XR whose spec is not an object is a fatal error naming spec, not a default workspace.",
+			req:    newRequest(`{"apiVersion": "aichatworkspaces.io/v1alpha1", "kind": "XAIChatWorkspace", "metadata": {"name": "x"}, "spec": "oops"}`),
+			want:   want{field: "spec: must be an object"},
+		},
 		"InputDomain": {
 			reason: "A domain that is no DNS name is a fatal error naming input.domain.",
 			req:    newRequest(xrJSON(exampleSpec, ""), withInput(`"domain": "Not_A_Domain"`), withActiveNamespace()),
@@ -916,5 +922,41 @@ func TestNewUsesCryptoRandom(t *testing.T) {
 	b, _ := data[secretKeyPipelines].(string)
 	if a == "" || a == b {
 		t.Errorf("New(...): secret keys %q and %q are not random", a, b)
+	}
+}
+
+func TestRunFunctionLongUTF8Messages(t *testing.T) {
+	// A failed Job's message in a language with multi-byte characters,
+	// longer than the status keeps: the response must still be valid
+	// protobuf (valid UTF-8), with the message cut on a rune boundary.
+	msg := "a" + strings.Repeat("é", 400)
+	rsp := run(t, newRequest(xrJSON(oneModelSpec, ""), withActiveNamespace(),
+		withObserved(jobPullLlama, jobJSON(jobPullLlama, "Failed", msg))))
+	if f := fatalResults(rsp); len(f) > 0 {
+		t.Fatalf("want no fatal result, got %v", f)
+	}
+	if _, err := proto.Marshal(rsp); err != nil {
+		t.Fatalf("the response cannot be sent: %v", err)
+	}
+	for _, m := range xrStatus(t, rsp).Models {
+		if !utf8.ValidString(m.Message) || len(m.Message) > maxMessage {
+			t.Errorf("model %s: message is not valid UTF-8 of at most %d bytes: %q", m.Name, maxMessage, m.Message)
+		}
+	}
+}
+
+func TestRunFunctionKeepsStatusFromEarlierSteps(t *testing.T) {
+	// An earlier step of the pipeline set a status field of its own.
+	req := newRequest(xrJSON(exampleSpec, ""), withActiveNamespace())
+	req.Desired = &fnv1.State{}
+	req.Desired.Composite = &fnv1.Resource{Resource: resource.MustStructJSON(
+		`{"apiVersion": "aichatworkspaces.io/v1alpha1", "kind": "XAIChatWorkspace", "status": {"fromEarlierStep": "kept"}}`)}
+	rsp := run(t, req)
+	got := rsp.GetDesired().GetComposite().GetResource().GetFields()["status"].GetStructValue().GetFields()
+	if got["fromEarlierStep"].GetStringValue() != "kept" {
+		t.Errorf("status.fromEarlierStep: want %q, got %v", "kept", got["fromEarlierStep"])
+	}
+	if got["modelsReady"].GetStringValue() == "" {
+		t.Errorf("status.modelsReady: want the function's own status next to it, got none")
 	}
 }

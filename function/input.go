@@ -106,6 +106,10 @@ func defaultSizes() map[v1alpha1.Size]*sizeProfile {
 	}
 }
 
+// maxDomain leaves room for a 63-character workspace ID and a dot in a
+// 253-character host name.
+const maxDomain = 253 - maxLabel - 1
+
 var domainRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // newPlatform validates the input and fills in defaults. Errors name the
@@ -173,10 +177,15 @@ func newPlatform(in *v1beta1.Input) (*platform, error) {
 }
 
 func (p *platform) mergeSizes(s v1beta1.Sizes) error {
-	for size, in := range map[v1alpha1.Size]*v1beta1.SizeProfile{
-		v1alpha1.SizeXSmall: s.XSmall, v1alpha1.SizeSmall: s.Small,
-		v1alpha1.SizeMedium: s.Medium, v1alpha1.SizeLarge: s.Large,
+	// Slices, not maps, so that the first error is always the same one.
+	for _, sz := range []struct {
+		size v1alpha1.Size
+		in   *v1beta1.SizeProfile
+	}{
+		{v1alpha1.SizeXSmall, s.XSmall}, {v1alpha1.SizeSmall, s.Small},
+		{v1alpha1.SizeMedium, s.Medium}, {v1alpha1.SizeLarge, s.Large},
 	} {
+		size, in := sz.size, sz.in
 		if in == nil {
 			continue
 		}
@@ -224,8 +233,17 @@ func checkResources(r corev1.ResourceRequirements) error {
 }
 
 func (p *platform) validate() error {
-	if len(p.domain) > 200 || !domainRE.MatchString(p.domain) {
+	if !domainRE.MatchString(p.domain) {
 		return fmt.Errorf("input.domain %q is not a lower-case DNS name", p.domain)
+	}
+	// A host is <workspace id>.<domain>, and the ID may take a whole label.
+	if len(p.domain) > maxDomain {
+		return fmt.Errorf("input.domain %q is longer than %d characters: workspace hosts would exceed 253", p.domain, maxDomain)
+	}
+	for _, l := range strings.Split(p.domain, ".") {
+		if len(l) > maxLabel {
+			return fmt.Errorf("input.domain %q has a label longer than %d characters", p.domain, maxLabel)
+		}
 	}
 	if p.namespacePrefix != "" && (len(p.namespacePrefix) > 16 || !strings.HasSuffix(p.namespacePrefix, "-") ||
 		len(validation.IsDNS1123Label(strings.TrimSuffix(p.namespacePrefix, "-"))) > 0) {
@@ -248,12 +266,12 @@ func (p *platform) validate() error {
 			return fmt.Errorf("input.api.gatewayURL %q must be an absolute http(s) URL", p.apiGatewayURL)
 		}
 	}
-	for name, img := range map[string]string{
-		"ollama": p.images.Ollama, "openWebUI": p.images.OpenWebUI,
-		"pipelines": p.images.Pipelines, "modelJob": p.images.ModelJob,
+	for _, img := range []struct{ name, ref string }{
+		{"ollama", p.images.Ollama}, {"openWebUI", p.images.OpenWebUI},
+		{"pipelines", p.images.Pipelines}, {"modelJob", p.images.ModelJob},
 	} {
-		if strings.ContainsAny(img, " \t\n") {
-			return fmt.Errorf("input.images.%s %q is not an image reference", name, img)
+		if strings.ContainsAny(img.ref, " \t\n") {
+			return fmt.Errorf("input.images.%s %q is not an image reference", img.name, img.ref)
 		}
 	}
 	switch p.images.PullPolicy {
@@ -272,12 +290,16 @@ func (p *platform) validate() error {
 	if errs := validation.IsDNS1123Label(p.interceptor.Service); len(errs) > 0 {
 		return fmt.Errorf("input.keda.interceptor.service %q: %s", p.interceptor.Service, errs[0])
 	}
-	for field, peer := range map[string]v1beta1.Peer{
-		"input.keda.interceptor":          {Namespace: p.interceptor.Namespace, PodLabels: p.interceptor.PodLabels},
-		"input.network.ingressController": p.ingressPeer,
-		"input.network.llmGateway":        p.gatewayPeer,
-		"input.network.dns":               p.dnsPeer,
+	for _, np := range []struct {
+		field string
+		peer  v1beta1.Peer
+	}{
+		{"input.keda.interceptor", v1beta1.Peer{Namespace: p.interceptor.Namespace, PodLabels: p.interceptor.PodLabels}},
+		{"input.network.ingressController", p.ingressPeer},
+		{"input.network.llmGateway", p.gatewayPeer},
+		{"input.network.dns", p.dnsPeer},
 	} {
+		field, peer := np.field, np.peer
 		if errs := validation.IsDNS1123Label(peer.Namespace); len(errs) > 0 {
 			return fmt.Errorf("%s.namespace %q: %s", field, peer.Namespace, errs[0])
 		}
@@ -293,13 +315,20 @@ func (p *platform) validate() error {
 	if err := validatePatternSource(p.patternSource, p.patternVolume != nil); err != nil {
 		return err
 	}
-	for field, d := range map[string]time.Duration{
-		"input.keda.conditionWait": p.conditionWait, "input.keda.responseHeader": p.responseHeader,
-		"input.modelJobs.activeDeadline": p.jobDeadline,
-		"input.reconcile.converging":     p.ttlConverging, "input.reconcile.ready": p.ttlReady,
+	for _, d := range []struct {
+		field  string
+		d, min time.Duration
+	}{
+		{"input.keda.conditionWait", p.conditionWait, time.Second},
+		{"input.keda.responseHeader", p.responseHeader, time.Second},
+		// Jobs count their deadline in whole seconds, and no pull is
+		// done in less than a minute.
+		{"input.modelJobs.activeDeadline", p.jobDeadline, time.Minute},
+		{"input.reconcile.converging", p.ttlConverging, time.Second},
+		{"input.reconcile.ready", p.ttlReady, time.Second},
 	} {
-		if d <= 0 {
-			return fmt.Errorf("%s must be positive, not %s", field, d)
+		if d.d < d.min {
+			return fmt.Errorf("%s must be at least %s, not %s", d.field, d.min, d.d)
 		}
 	}
 	if p.jobBackoffLimit < 0 || p.jobBackoffLimit > 20 {

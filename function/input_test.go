@@ -1,6 +1,7 @@
 package function
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +157,8 @@ func TestNewPlatformErrors(t *testing.T) {
 	}{
 		"DomainUpper":       {"Domains are lower case.", v1beta1.Input{Domain: "AI.example.com"}, "input.domain"},
 		"DomainUnderscore":  {"Domains hold no underscores.", v1beta1.Input{Domain: "ai_chat.example.com"}, "input.domain"},
-		"DomainTooLong":     {"Domains are at most 200 characters.", v1beta1.Input{Domain: strings.Repeat("a.", 100) + "com"}, "input.domain"},
+		"DomainTooLong":     {"Domains leave room for a 63-character workspace ID in a 253-character host.", v1beta1.Input{Domain: strings.Repeat("a.", 94) + "com"}, "input.domain"},
+		"DomainLongLabel":   {"Every label of a domain is at most 63 characters.", v1beta1.Input{Domain: strings.Repeat("a", 64) + ".example.com"}, "input.domain"},
 		"DomainTrailingDot": {"A trailing dot is not a host name.", v1beta1.Input{Domain: "example.com."}, "input.domain"},
 		"PrefixNoDash":      {"A namespace prefix ends with '-'.", v1beta1.Input{NamespacePrefix: ptr("aichat")}, "input.namespacePrefix"},
 		"PrefixOnlyDash":    {"A lone dash is no prefix.", v1beta1.Input{NamespacePrefix: ptr("-")}, "input.namespacePrefix"},
@@ -187,10 +189,12 @@ func TestNewPlatformErrors(t *testing.T) {
 		"ConditionWait":  {"Durations are positive.", v1beta1.Input{KEDA: v1beta1.KEDA{ConditionWait: neg}}, "input.keda.conditionWait"},
 		"ResponseHeader": {"Durations are positive.", v1beta1.Input{KEDA: v1beta1.KEDA{ResponseHeader: &metav1.Duration{}}}, "input.keda.responseHeader"},
 		"Deadline":       {"Durations are positive.", v1beta1.Input{ModelJobs: v1beta1.ModelJobs{ActiveDeadline: neg}}, "input.modelJobs.activeDeadline"},
-		"Converging":     {"Durations are positive.", v1beta1.Input{Reconcile: v1beta1.Reconcile{Converging: neg}}, "input.reconcile.converging"},
-		"Ready":          {"Durations are positive.", v1beta1.Input{Reconcile: v1beta1.Reconcile{Ready: neg}}, "input.reconcile.ready"},
-		"BackoffNeg":     {"The backoff limit is not negative.", v1beta1.Input{ModelJobs: v1beta1.ModelJobs{BackoffLimit: ptr(int32(-1))}}, "input.modelJobs.backoffLimit"},
-		"BackoffHigh":    {"The backoff limit is at most 20.", v1beta1.Input{ModelJobs: v1beta1.ModelJobs{BackoffLimit: ptr(int32(21))}}, "input.modelJobs.backoffLimit"},
+		"DeadlineShort": {"A Job deadline under a minute would be 0 seconds or useless.",
+			v1beta1.Input{ModelJobs: v1beta1.ModelJobs{ActiveDeadline: &metav1.Duration{Duration: 500 * time.Millisecond}}}, "input.modelJobs.activeDeadline"},
+		"Converging":  {"Durations are positive.", v1beta1.Input{Reconcile: v1beta1.Reconcile{Converging: neg}}, "input.reconcile.converging"},
+		"Ready":       {"Durations are positive.", v1beta1.Input{Reconcile: v1beta1.Reconcile{Ready: neg}}, "input.reconcile.ready"},
+		"BackoffNeg":  {"The backoff limit is not negative.", v1beta1.Input{ModelJobs: v1beta1.ModelJobs{BackoffLimit: ptr(int32(-1))}}, "input.modelJobs.backoffLimit"},
+		"BackoffHigh": {"The backoff limit is at most 20.", v1beta1.Input{ModelJobs: v1beta1.ModelJobs{BackoffLimit: ptr(int32(21))}}, "input.modelJobs.backoffLimit"},
 		"SizeMissingLimit": {"A size profile sets CPU and memory requests and limits.",
 			v1beta1.Input{Sizes: v1beta1.Sizes{Medium: &v1beta1.SizeProfile{OpenWebUI: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")},
@@ -204,6 +208,13 @@ func TestNewPlatformErrors(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := newPlatform(&tc.in)
+			// The same input gives the same error every time, whatever
+			// the order Go iterates maps in.
+			for range 20 {
+				if _, again := newPlatform(&tc.in); fmt.Sprint(again) != fmt.Sprint(err) {
+					t.Fatalf("%s\nnewPlatform(...) is not deterministic: %v, then %v", tc.reason, err, again)
+				}
+			}
 			if err == nil {
 				t.Fatalf("%s\nnewPlatform(...): want an error naming %s, got none", tc.reason, tc.want)
 			}

@@ -45,7 +45,7 @@ func readiness(o *composed.Unstructured) (bool, string) {
 	case "HTTPRoute":
 		for _, p := range slice(o.Object, "status", "parents") {
 			pm, _ := p.(map[string]any)
-			if c, ok := condition(pm, "Accepted"); ok && c.status == "False" {
+			if c, ok := conditionIn(slice(pm, "conditions"), "Accepted"); ok && c.status == "False" {
 				return false, fmt.Sprintf("gateway did not accept the route: %s", c.message)
 			}
 		}
@@ -89,8 +89,15 @@ func jobReadiness(o *composed.Unstructured) (bool, string) {
 // cond is the part of a status condition readiness looks at.
 type cond struct{ status, reason, message string }
 
+// condition finds a condition in an object's status.conditions.
 func condition(obj map[string]any, typ string) (cond, bool) {
-	for _, c := range slice(obj, "status", "conditions") {
+	return conditionIn(slice(obj, "status", "conditions"), typ)
+}
+
+// conditionIn finds a condition in a list of conditions, such as those of
+// each parent in an HTTPRoute's status.parents.
+func conditionIn(conditions []any, typ string) (cond, bool) {
+	for _, c := range conditions {
 		m, ok := c.(map[string]any)
 		if !ok || m["type"] != typ {
 			continue

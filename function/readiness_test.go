@@ -86,9 +86,12 @@ func TestReadiness(t *testing.T) {
 		"HTTPRouteAccepted": {"An accepted route is ready.",
 			`{"kind": "HTTPRoute", "status": {"parents": [{"conditions": [{"type": "Accepted", "status": "True"}]}]}}`, want{true, ""}},
 		"HTTPRouteNoStatus": {"A route no gateway has looked at yet is ready.", `{"kind": "HTTPRoute"}`, want{true, ""}},
-		"Ingress":           {"An Ingress without a load balancer address is ready.", `{"kind": "Ingress", "status": {"loadBalancer": {}}}`, want{true, ""}},
-		"Service":           {"Anything else is ready once it exists.", `{"kind": "Service"}`, want{true, ""}},
-		"Malformed":         {"Malformed fields never panic.", `{"kind": "Deployment", "metadata": "x", "spec": [], "status": 3}`, want{false, "waiting for the controller to observe the latest spec"}},
+		"HTTPRouteRejected": {"A route a gateway refused is not ready, and says why.",
+			`{"kind": "HTTPRoute", "status": {"parents": [{"conditions": [{"type": "Accepted", "status": "False", "message": "NotAllowedByListeners"}]}]}}`,
+			want{false, "gateway did not accept the route: NotAllowedByListeners"}},
+		"Ingress":   {"An Ingress without a load balancer address is ready.", `{"kind": "Ingress", "status": {"loadBalancer": {}}}`, want{true, ""}},
+		"Service":   {"Anything else is ready once it exists.", `{"kind": "Service"}`, want{true, ""}},
+		"Malformed": {"Malformed fields never panic.", `{"kind": "Deployment", "metadata": "x", "spec": [], "status": 3}`, want{false, "waiting for the controller to observe the latest spec"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -102,9 +102,7 @@ func modelStatus(j modelJob, observed *composed.Unstructured, emitted bool, summ
 		}
 		st.State, st.Message = v1alpha1.ModelPending, "waiting for the Job's pod to start"
 	}
-	if len(st.Message) > maxMessage {
-		st.Message = st.Message[:maxMessage-3] + "..."
-	}
+	st.Message = truncate(st.Message, maxMessage)
 	return st
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
@@ -324,10 +325,16 @@ func TestTruncate(t *testing.T) {
 		"Short": {"abc", 5, "abc"},
 		"Exact": {"abcde", 5, "abcde"},
 		"Long":  {"abcdef", 5, "ab..."},
+		// "é" is two bytes: 5 bytes leave room for one "é" and "...".
+		"Runes": {"éééé", 5, "é..."},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if got := truncate(tc.in, tc.n); got != tc.want {
+			got := truncate(tc.in, tc.n)
+			if !utf8.ValidString(got) || len(got) > tc.n {
+				t.Errorf("truncate(%q, %d) = %q: not valid UTF-8 of at most %d bytes", tc.in, tc.n, got, tc.n)
+			}
+			if got != tc.want {
 				t.Errorf("truncate(%q, %d): want %q, got %q", tc.in, tc.n, tc.want, got)
 			}
 		})

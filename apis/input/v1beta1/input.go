@@ -35,7 +35,7 @@ type Input struct {
 
 	// Domain under which workspaces are served: a workspace gets the host
 	// <workspace-id>.<domain>. Default aichat.example.com.
-	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:MaxLength=189
 	// +optional
 	Domain string `json:"domain,omitempty"`
 
