@@ -23,6 +23,7 @@ import (
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/crossplane/function-sdk-go/response"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/aichatworkspaces/workspaces/apis/input/v1beta1"
 	"github.com/aichatworkspaces/workspaces/apis/v1alpha1"
@@ -105,7 +106,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	status := c.status(w)
-	if err := setStatus(req, rsp, status); err != nil {
+	if err := setStatus(rsp, status); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot write the workspace status"))
 		return rsp, nil
 	}
@@ -191,23 +192,37 @@ func requirePods(rsp *fnv1.RunFunctionResponse, w *workspace) {
 	}
 }
 
-func setStatus(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, s v1alpha1.WorkspaceStatus) error {
-	dxr, err := request.GetDesiredCompositeResource(req)
+// setStatus writes the workspace status into the desired XR, keeping status
+// fields an earlier step of the pipeline set.
+func setStatus(rsp *fnv1.RunFunctionResponse, s v1alpha1.WorkspaceStatus) error {
+	enc, err := encodeStruct(&s)
 	if err != nil {
 		return err
 	}
-	u, err := toUnstructured(&s)
-	if err != nil {
-		return err
+	if rsp.Desired == nil {
+		rsp.Desired = &fnv1.State{}
 	}
-	// Keep status fields an earlier step of the pipeline set.
-	status, _ := dxr.Resource.Object["status"].(map[string]any)
+	if rsp.Desired.Composite == nil {
+		rsp.Desired.Composite = &fnv1.Resource{}
+	}
+	xr := rsp.Desired.Composite.Resource
+	if xr == nil {
+		xr = &structpb.Struct{}
+		rsp.Desired.Composite.Resource = xr
+	}
+	if xr.Fields == nil {
+		xr.Fields = map[string]*structpb.Value{}
+	}
+	status := xr.Fields["status"].GetStructValue()
 	if status == nil {
-		status = make(map[string]any, len(u))
+		xr.Fields["status"] = structpb.NewStructValue(enc)
+		return nil
 	}
-	maps.Copy(status, u)
-	dxr.Resource.Object["status"] = status
-	return response.SetDesiredCompositeResource(rsp, dxr)
+	if status.Fields == nil {
+		status.Fields = make(map[string]*structpb.Value, len(enc.Fields))
+	}
+	maps.Copy(status.Fields, enc.Fields)
+	return nil
 }
 
 // report sets the ModelsReady condition, emits events for transitions only
