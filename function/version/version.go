@@ -6,6 +6,6 @@
 package version
 
 // Version is "dev" in a plain `go build` or `go run`; a release build
-// overrides it. It must stay an uninitialised-by-expression string variable
-// for -X to apply.
+// overrides it. -X only applies to a string variable initialised with a
+// constant (or not at all), so keep it that way.
 var Version = "dev"
