@@ -13,6 +13,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/aichatworkspaces/workspaces/apis/v1alpha1"
+	"github.com/aichatworkspaces/workspaces/function/version"
 )
 
 // cli is model-job's command line. Flags override the environment.
@@ -25,6 +26,9 @@ type cli struct {
 	// the command; pull ignores them.
 	PatternSource  string        `env:"PATTERN_SOURCE" default:"${pattern_source}" help:"Where create finds patterns: a base URL (http/https) or an absolute directory / file:// URL holding <name>/system.md."`
 	PatternTimeout time.Duration `default:"30s" help:"Time limit for fetching one pattern."`
+
+	// Version names the image the Job runs (stamped by the package build).
+	Version kong.VersionFlag `help:"Print the version and exit."`
 
 	Pull   pullCmd   `cmd:"" help:"Pull a base model and wait until Ollama lists it."`
 	Create createCmd `cmd:"" help:"Create an assistant model from a base model and fabric patterns."`
@@ -75,7 +79,7 @@ func Run(ctx context.Context, args []string, o Options) (code int) {
 		kong.Description("Pulls base models and creates assistant models in a workspace's Ollama. Exit codes: 0 ready, 1 internal error, 2 usage, 3 Ollama unreachable, 4 model failed."),
 		kong.Writers(o.Stdout, o.Stderr),
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
-		kong.Vars{"pattern_source": DefaultPatternSource, "params": fmt.Sprint(ParameterNames())},
+		kong.Vars{"pattern_source": DefaultPatternSource, "params": fmt.Sprint(ParameterNames()), "version": version.Version},
 	)
 	if err != nil {
 		fmt.Fprintln(o.Stderr, "model-job:", err)

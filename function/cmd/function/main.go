@@ -7,6 +7,7 @@ import (
 	sdk "github.com/crossplane/function-sdk-go"
 
 	"github.com/aichatworkspaces/workspaces/function"
+	"github.com/aichatworkspaces/workspaces/function/version"
 )
 
 // CLI is the function's command line. Crossplane sets TLS_SERVER_CERTS_DIR
@@ -19,6 +20,10 @@ type CLI struct {
 	Insecure           bool   `help:"Run without mTLS credentials. If you supply this flag --tls-certs-dir will be ignored."`
 	MaxRecvMessageSize int    `default:"4" help:"Maximum size of received messages in MB."`
 	MetricsAddress     string `default:":8080" help:"Address of the Prometheus metrics server; empty disables it."`
+
+	// Version names the image a running function came from (stamped by
+	// the package build).
+	Version kong.VersionFlag `help:"Print the version and exit."`
 }
 
 // Run serves the function until the process is stopped.
@@ -38,6 +43,8 @@ func (c *CLI) Run() error {
 }
 
 func main() {
-	ctx := kong.Parse(&CLI{}, kong.Description("The AIChat workspace composition function."))
+	ctx := kong.Parse(&CLI{},
+		kong.Description("The AIChat workspace composition function."),
+		kong.Vars{"version": version.Version})
 	ctx.FatalIfErrorf(ctx.Run())
 }
