@@ -4,6 +4,7 @@
 #   make unit      the quick subset: API types and the function's unit tests
 #   make render    render an XR through the real Crossplane engine
 #   make generate  regenerate the XRD, the input CRD and deepcopy code
+#   make package   the function's runtime image and both .xpkg files in _output (VERSION=v0.1.0)
 #
 # Heavy tools (Crossplane CLI and core, kube-apiserver, etcd, ...) are built
 # once from the Go module proxy into the user cache directory (see
@@ -14,6 +15,7 @@ GO ?= go
 GOFLAGS_TEST ?=
 TEST_TIMEOUT ?= 60m
 XR ?=
+VERSION ?= v0.1.0
 OBSERVED ?=
 REQUIRED ?=
 
@@ -54,6 +56,10 @@ ifeq ($(XR),)
 else
 	@$(GO) run ./test/render/cmd/render -xr $(XR) $(if $(OBSERVED),-observed $(OBSERVED)) $(if $(REQUIRED),-required $(REQUIRED))
 endif
+
+.PHONY: package
+package: ## Build the function image tarball and both Crossplane packages into _output (offline, no Docker).
+	$(GO) run ./package/build/cmd/package -version $(VERSION) -out _output
 
 .PHONY: bench
 bench: ## The function's benchmark (ns/op and allocs/op of a full workspace).
