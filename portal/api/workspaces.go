@@ -129,4 +129,3 @@ func (s *Server) listPatterns(c *gin.Context) error {
 	c.JSON(http.StatusOK, listJSON[string]{Items: names})
 	return nil
 }
-

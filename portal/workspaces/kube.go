@@ -580,9 +580,9 @@ type Disabled struct{}
 
 var errNoCluster = apierr.Unavailable(nil, "no cluster is configured: start the portal with --kubeconfig or inside a cluster")
 
-func (Disabled) List(context.Context, Owner) ([]Workspace, error)     { return nil, errNoCluster }
-func (Disabled) ListAll(context.Context) ([]Workspace, error)         { return nil, errNoCluster }
-func (Disabled) Count(context.Context, Owner) (int, error)            { return 0, errNoCluster }
+func (Disabled) List(context.Context, Owner) ([]Workspace, error)       { return nil, errNoCluster }
+func (Disabled) ListAll(context.Context) ([]Workspace, error)           { return nil, errNoCluster }
+func (Disabled) Count(context.Context, Owner) (int, error)              { return 0, errNoCluster }
 func (Disabled) Get(context.Context, Owner, string) (*Workspace, error) { return nil, errNoCluster }
 func (Disabled) Create(context.Context, Owner, string, v1alpha1.WorkspaceSpec) (*Workspace, error) {
 	return nil, errNoCluster
