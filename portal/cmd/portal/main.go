@@ -14,8 +14,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -54,7 +56,7 @@ func (serveCmd) Run(cfg *config.Config, log *slog.Logger) error {
 
 type migrateCmd struct{}
 
-func (migrateCmd) Run(cfg *config.Config, log *slog.Logger) error {
+func (migrateCmd) Run(cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	_, db, err := store.Open(cfg.DSN, cfg.SQLitePath, log)
 	if err != nil {
 		return err
@@ -67,7 +69,7 @@ func (migrateCmd) Run(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("schema version %d (applied now: %v)\n", v, applied)
+	fmt.Fprintf(out, "schema version %d (applied now: %v)\n", v, applied)
 	return nil
 }
 
@@ -92,7 +94,7 @@ func openStore(cfg *config.Config, log *slog.Logger) (*store.GormStore, error) {
 	return st, nil
 }
 
-func setRole(cfg *config.Config, log *slog.Logger, email, role string) error {
+func setRole(cfg *config.Config, log *slog.Logger, out io.Writer, email, role string) error {
 	st, err := openStore(cfg, log)
 	if err != nil {
 		return err
@@ -112,16 +114,16 @@ func setRole(cfg *config.Config, log *slog.Logger, email, role string) error {
 	if _, err := st.UpdateUser(context.Background(), u.ID, store.UserUpdate{Role: &role}); err != nil {
 		return err
 	}
-	fmt.Printf("%s is now %s (takes effect at their next login or token refresh)\n", email, role)
+	fmt.Fprintf(out, "%s is now %s (takes effect at their next login or token refresh)\n", email, role)
 	return nil
 }
 
-func (c roleCmd) Run(cfg *config.Config, log *slog.Logger, k *kong.Context) error {
+func (c roleCmd) Run(cfg *config.Config, log *slog.Logger, out io.Writer, k *kong.Context) error {
 	role := store.RoleAdmin
 	if k.Selected().Name == "revoke" {
 		role = store.RoleUser
 	}
-	return setRole(cfg, log, c.Email, role)
+	return setRole(cfg, log, out, c.Email, role)
 }
 
 type createAdminCmd struct {
@@ -129,7 +131,7 @@ type createAdminCmd struct {
 	Name  string `default:"Administrator" help:"Display name."`
 }
 
-func (c createAdminCmd) Run(cfg *config.Config, log *slog.Logger) error {
+func (c createAdminCmd) Run(cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	st, err := openStore(cfg, log)
 	if err != nil {
 		return err
@@ -154,15 +156,32 @@ func (c createAdminCmd) Run(cfg *config.Config, log *slog.Logger) error {
 		}
 		return err
 	}
-	fmt.Printf("created admin %s\npassword: %s\n(change it with POST /api/v1/me/password)\n", email, pw)
+	fmt.Fprintf(out, "created admin %s\npassword: %s\n(change it with POST /api/v1/me/password)\n", email, pw)
 	return nil
 }
 
 func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args and runs the selected command; tests call it directly.
+func run(args []string, out io.Writer) error {
 	var c cli
-	k := kong.Parse(&c, kong.Name("portal"), kong.Description("AIChat Workspaces self-service portal."),
-		kong.Vars(config.Vars))
+	p, err := kong.New(&c, kong.Name("portal"), kong.Description("AIChat Workspaces self-service portal."),
+		kong.Vars(config.Vars), kong.BindTo(out, (*io.Writer)(nil)))
+	if err != nil {
+		return err
+	}
+	k, err := p.Parse(args)
+	if err != nil {
+		return err
+	}
 	log, err := app.Logger(c.LogLevel)
-	k.FatalIfErrorf(err)
-	k.FatalIfErrorf(k.Run(&c.Config, log, k))
+	if err != nil {
+		return err
+	}
+	return k.Run(&c.Config, log, k)
 }
