@@ -76,6 +76,21 @@ func StartClusterT(t testing.TB) *Cluster {
 // Stop stops the control plane.
 func (c *Cluster) Stop() { _ = c.env.Stop() }
 
+// Kubeconfig writes a kubeconfig file for a user (see AddUser) into dir and
+// returns its path, for processes that take --kubeconfig.
+func (c *Cluster) Kubeconfig(dir, name string, groups ...string) (string, error) {
+	u, err := c.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return "", err
+	}
+	b, err := u.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "kubeconfig")
+	return p, os.WriteFile(p, b, 0o600)
+}
+
 // AddUser returns a config for a user the API server authenticates (by
 // client certificate) but authorises only through RBAC bindings.
 func (c *Cluster) AddUser(name string, groups ...string) (*rest.Config, error) {
