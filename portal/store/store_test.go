@@ -253,3 +253,50 @@ func TestRevokeUserTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentRotation: two refreshes racing with the same token are a
+// reuse; exactly one may win, and the family ends revoked either way.
+func TestConcurrentRotation(t *testing.T) {
+	for backend, openStore := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			st := openStore(t)
+			ctx := context.Background()
+			u := &store.User{Email: "c@example.com", Name: "C", PasswordHash: "h"}
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC()
+			if err := st.CreateRefreshToken(ctx, &store.RefreshToken{UserID: u.ID, FamilyID: "fam", TokenHash: "t0", ExpiresAt: now.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			const n = 8
+			errs := make(chan error, n)
+			for i := range n {
+				go func() {
+					_, err := st.RotateRefreshToken(ctx, "t0", &store.RefreshToken{TokenHash: "next-" + string(rune('a'+i)), ExpiresAt: now.Add(time.Hour)}, now)
+					errs <- err
+				}()
+			}
+			wins := 0
+			for range n {
+				err := <-errs
+				switch {
+				case err == nil:
+					wins++
+				case !errors.Is(err, store.ErrTokenReused):
+					t.Errorf("unexpected error: %v", err)
+				}
+			}
+			active := 0
+			for i := range n {
+				tok, err := st.RefreshTokenByHash(ctx, "next-"+string(rune('a'+i)))
+				if err == nil && tok.RevokedAt == nil {
+					active++
+				}
+			}
+			if diff := cmp.Diff([]int{1, 0}, []int{wins, active}); diff != "" {
+				t.Errorf("winners, active tokens after the race (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
