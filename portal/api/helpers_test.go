@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/aichatworkspaces/workspaces/portal/api"
 	"github.com/aichatworkspaces/workspaces/portal/auth"
@@ -182,4 +181,3 @@ func (e *env) makeAdmin(t *testing.T, email string) {
 	}
 }
 
-var _ = time.Second

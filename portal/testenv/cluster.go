@@ -123,7 +123,12 @@ func ClaimCRD(ctx context.Context) (*apiextensionsv1.CustomResourceDefinition, e
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("controller-gen: %w: %s", err, stderr.String())
 	}
-	b, err := os.ReadFile(filepath.Join(out, v1alpha1.Group+"_"+v1alpha1.CompositePlural+".yaml"))
+	// Once apis/v1alpha1 has a root claim type, controller-gen writes its CRD
+	// directly; until then the composite's schema is re-scoped below.
+	b, err := os.ReadFile(filepath.Join(out, v1alpha1.Group+"_"+v1alpha1.ClaimPlural+".yaml"))
+	if err != nil {
+		b, err = os.ReadFile(filepath.Join(out, v1alpha1.Group+"_"+v1alpha1.CompositePlural+".yaml"))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +147,9 @@ func ClaimCRD(ctx context.Context) (*apiextensionsv1.CustomResourceDefinition, e
 		st := s.Properties["status"]
 		if st.Properties == nil {
 			st.Properties = map[string]apiextensionsv1.JSONSchemaProps{}
+		}
+		if _, ok := st.Properties["conditions"]; ok {
+			continue
 		}
 		preserve := true
 		st.Properties["conditions"] = apiextensionsv1.JSONSchemaProps{
