@@ -180,4 +180,3 @@ func (e *env) makeAdmin(t *testing.T, email string) {
 		t.Fatal(err)
 	}
 }
-

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -130,7 +131,7 @@ func (m *MariaDB) DSN(db string) string {
 // Stop ends the server and removes its data.
 func (m *MariaDB) Stop() {
 	if m.cmd != nil && m.cmd.Process != nil {
-		_ = m.cmd.Process.Signal(os.Interrupt)
+		_ = m.cmd.Process.Signal(syscall.SIGTERM) // mariadbd ignores SIGINT
 		select {
 		case <-m.exited:
 		case <-time.After(15 * time.Second):
