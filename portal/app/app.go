@@ -1,0 +1,175 @@
+// Package app wires the portal together from its configuration: database,
+// migrations, token keys, the cluster client and the HTTP server. The portal
+// binary, the load benchmark and end-to-end tests all start the portal
+// through it, so they run the same thing.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/aichatworkspaces/workspaces/portal/api"
+	"github.com/aichatworkspaces/workspaces/portal/auth"
+	"github.com/aichatworkspaces/workspaces/portal/config"
+	"github.com/aichatworkspaces/workspaces/portal/patterns"
+	"github.com/aichatworkspaces/workspaces/portal/store"
+	"github.com/aichatworkspaces/workspaces/portal/workspaces"
+)
+
+// App is a configured portal.
+type App struct {
+	Server *api.Server
+	Store  *store.GormStore
+	Kube   *workspaces.Kube // nil without a cluster
+	log    *slog.Logger
+	stop   context.CancelFunc
+}
+
+// Options are what the configuration cannot carry.
+type Options struct {
+	// RestConfig overrides --kubeconfig / in-cluster discovery.
+	RestConfig *rest.Config
+}
+
+// New opens the database (migrating it), and connects to the cluster. The
+// claim cache starts in the background; workspace reads answer 503 until it
+// has synced.
+func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	key, generated, err := cfg.Secret()
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		log.Warn("dev mode: generated a random JWT secret; tokens will not survive a restart (set PORTAL_JWT_SECRET_FILE)")
+	}
+	st, db, err := store.Open(cfg.DSN, cfg.SQLitePath, log)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := store.Migrate(ctx, db)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		log.Info("database migrated", "applied", applied)
+	}
+	hasher, err := auth.NewHasher(cfg.BcryptCost)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	a := &App{Store: st, log: log}
+	var svc workspaces.Service = workspaces.Disabled{}
+	rc, err := restConfig(cfg, opts)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if rc != nil {
+		klog.SetSlogLogger(log.With("component", "client-go"))
+		k, err := workspaces.NewKube(rc, workspaces.Options{
+			Namespace: cfg.ClaimNamespace, PerUser: cfg.NamespacePerUser, NamespacePrefix: cfg.NamespacePrefix,
+		}, log)
+		if err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		a.stop = cancel
+		k.Start(kctx)
+		a.Kube, svc = k, k
+		log.Info("watching AIChatWorkspace claims", "host", rc.Host, "namespace", map[bool]string{true: "per user", false: cfg.ClaimNamespace}[cfg.NamespacePerUser])
+	} else {
+		log.Info("no cluster configured: workspace endpoints answer 503")
+	}
+	srv, err := api.New(api.Deps{
+		Config: cfg, Store: st, Hasher: hasher, Workspaces: svc, Log: log,
+		Tokens:   auth.NewTokens(key, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil),
+		Patterns: patterns.New(cfg.PatternSource, cfg.PatternCatalog, cfg.PatternTTL),
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Server = srv
+	return a, nil
+}
+
+func restConfig(cfg config.Config, opts Options) (*rest.Config, error) {
+	switch {
+	case opts.RestConfig != nil:
+		return opts.RestConfig, nil
+	case cfg.Kubeconfig != "":
+		rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("cannot load the kubeconfig: %w", err)
+		}
+		return rc, nil
+	}
+	rc, err := rest.InClusterConfig()
+	if errors.Is(err, rest.ErrNotInCluster) {
+		return nil, nil
+	}
+	return rc, err
+}
+
+// Serve answers on ln until ctx ends, then drains in-flight requests.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           a.Server,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	a.log.Info("portal listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: draining requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Close stops the claim cache and closes the database.
+func (a *App) Close() {
+	if a.stop != nil {
+		a.stop()
+	}
+	if err := a.Store.Close(); err != nil {
+		a.log.Warn("closing the database", "error", err)
+	}
+}
+
+// Logger builds the portal's JSON logger.
+func Logger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad log level %q", level)
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
