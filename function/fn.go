@@ -152,11 +152,12 @@ func newWorkspace(xr map[string]any, xrName string, labels map[string]string, p 
 	w.url = p.scheme + "://" + w.host
 	w.apiURL = w.url + "/ollama"
 	if p.apiGatewayURL != "" {
-		if w.claimName != "" {
-			w.apiURL = p.apiGatewayURL + "/" + w.claimNamespace + "/" + w.claimName
-		} else {
-			w.apiURL = p.apiGatewayURL + "/" + w.id
+		// The portal's gateway serves a workspace by its claim's name.
+		name := w.claimName
+		if name == "" {
+			name = xrName
 		}
+		w.apiURL = p.apiGatewayURL + "/" + name
 	}
 	w.models = make([]string, 0, len(spec.Models))
 	for _, m := range spec.Models {

@@ -768,25 +768,25 @@ func TestRunFunctionStatus(t *testing.T) {
 			},
 		},
 		"GatewayURL": {
-			reason: "With a gateway URL the API URL is <gateway>/<claim namespace>/<claim name>, without a trailing slash doubled.",
+			reason: "With a gateway URL the API URL is <gateway>/<claim name>, without a trailing slash doubled.",
 			req: newRequest(xrJSON(oneModelSpec, ""), withInput(`"api": {"gatewayURL": "https://portal.example.com/llm/"}`),
 				withActiveNamespace(), ingress, withJob(jobPullLlama, "Complete")),
 			want: want{
 				status: v1alpha1.WorkspaceStatus{
-					Namespace: testNamespace, URL: url, APIURL: "https://portal.example.com/llm/team-a/research", ModelsReady: "1/1",
+					Namespace: testNamespace, URL: url, APIURL: "https://portal.example.com/llm/research", ModelsReady: "1/1",
 					Models: []v1alpha1.ModelStatus{{Name: "llama3.2:1b", Kind: v1alpha1.ModelKindBase, State: v1alpha1.ModelReady, Message: "ready"}},
 				},
 				conditions: cond(fnv1.Status_STATUS_CONDITION_TRUE, "AllModelsReady", "1/1 models ready"),
 			},
 		},
 		"GatewayURLNoClaim": {
-			reason: "An XR without a claim is reached at <gateway>/<workspace id>.",
+			reason: "An XR without a claim is reached at <gateway>/<XR name>.",
 			req: newRequest(noClaim, withInput(`"api": {"gatewayURL": "https://portal.example.com/llm"}`),
 				withObserved("namespace", namespaceJSON("aichat-"+directID, "Active")), withObservedRoute("ingress", "Ingress", "aichat-"+directID)),
 			want: want{
 				status: v1alpha1.WorkspaceStatus{
 					Namespace: "aichat-" + directID, URL: "https://" + directID + ".aichat.example.com",
-					APIURL: "https://portal.example.com/llm/" + directID, ModelsReady: "0/1",
+					APIURL: "https://portal.example.com/llm/direct-xr", ModelsReady: "0/1",
 					Models: []v1alpha1.ModelStatus{pendingLlama},
 				},
 				conditions: cond(fnv1.Status_STATUS_CONDITION_FALSE, "ModelsPending", "0/1 models ready; waiting for llama3.2:1b"),

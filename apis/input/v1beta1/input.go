@@ -155,8 +155,8 @@ type GatewayRouting struct {
 type API struct {
 	// GatewayURL is the base URL of the portal's authenticated LLM gateway,
 	// e.g. https://portal.example.com/llm. When set, status.apiUrl is
-	// <gatewayURL>/<claim-namespace>/<claim-name>; when empty it is Open
-	// WebUI's authenticated Ollama proxy, <workspace-url>/ollama.
+	// <gatewayURL>/<claim-name>; when empty it is Open WebUI's
+	// authenticated Ollama proxy, <workspace-url>/ollama.
 	// +optional
 	GatewayURL string `json:"gatewayURL,omitempty"`
 }
