@@ -193,24 +193,20 @@ func Start(ctx context.Context, o Options) (cp *ControlPlane, err error) {
 	return cp, nil
 }
 
-// buildTools resolves every binary, building the missing ones once into the
-// user cache (toolchain); a cold build takes minutes and says so.
+// buildTools resolves every binary by its toolchain name, building the
+// missing ones once into the user cache; a cold build takes minutes and says
+// so on log.
 func buildTools(ctx context.Context, log io.Writer) (map[string]string, error) {
 	out := map[string]string{}
-	for _, t := range []toolchain.Tool{
-		toolchain.Etcd, toolchain.KubeAPIServer, toolchain.KubeControllerManager,
-		toolchain.KubeScheduler, toolchain.KWOK, toolchain.CrossplaneCore,
+	for _, name := range []string{
+		"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "crossplane-core",
 	} {
-		p, err := t.Path(ctx, log)
+		p, err := toolchain.All[name].Path(ctx, log)
 		if err != nil {
 			return nil, err
 		}
-		out[t.Key+"/"+t.Name] = p
-		out[t.Name] = p
+		out[name] = p
 	}
-	// Crossplane core is "crossplane"; so is the CLI, which the harness
-	// does not need. Keep the unambiguous name.
-	out["crossplane-core"] = out[toolchain.CrossplaneCore.Key+"/crossplane"]
 	return out, nil
 }
 

@@ -217,6 +217,7 @@ func TestClaimLifecycle(t *testing.T) {
 			if err := controlplane.WaitGone(ctx, c, r, goneTimeout); err != nil {
 				t.Error(err)
 			}
+			t.Logf("%s gone %s after delete", r, time.Since(deleted).Round(time.Millisecond))
 		}
 		t.Logf("claim and every composed object gone %s after delete", time.Since(deleted).Round(time.Millisecond))
 	})

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,20 +26,23 @@ var fieldOwner = client.FieldOwner("aichat-e2e")
 func DecodeManifests(r io.Reader) ([]*unstructured.Unstructured, error) {
 	dec := yaml.NewYAMLOrJSONDecoder(r, 4096)
 	var objs []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		err := dec.Decode(&u.Object)
+	for doc := 1; ; doc++ {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
 		if errors.Is(err, io.EOF) {
 			return objs, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", len(objs)+1, err)
+			return nil, fmt.Errorf("document %d: %w", doc, err)
 		}
-		if len(u.Object) == 0 {
+		if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 			continue
 		}
-		if u.GetKind() == "" || u.GetAPIVersion() == "" {
-			return nil, fmt.Errorf("document %d has no kind or apiVersion", len(objs)+1)
+		// Unstructured's own JSON decoding keeps integers int64 (plain
+		// json.Unmarshal would make them float64) and requires a kind.
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return nil, fmt.Errorf("document %d: %w", doc, err)
 		}
 		objs = append(objs, u)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -52,12 +53,13 @@ func Main(m *testing.M, o Options, cp **ControlPlane) {
 		os.Exit(m.Run())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	var running atomic.Pointer[ControlPlane]
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sig
 		cancel()
-		if c := *cp; c != nil {
+		if c := running.Load(); c != nil {
 			c.Stop()
 		}
 		os.Exit(130)
@@ -69,6 +71,7 @@ func Main(m *testing.M, o Options, cp **ControlPlane) {
 		os.Exit(1)
 	}
 	slog.Info("control plane started", "took", time.Since(start).Round(time.Millisecond))
+	running.Store(c)
 	*cp = c
 	code := m.Run()
 	signal.Stop(sig)
