@@ -233,11 +233,13 @@ func BenchmarkClaimReady(b *testing.B) {
 	createNamespace(b, "team-bench")
 	for i := 0; b.Loop(); i++ {
 		claim := controlplane.Ref{APIVersion: claimAPIVersion, Kind: "Smoke", Namespace: "team-bench", Name: fmt.Sprintf("bench-%d", i)}
+		start := time.Now()
 		applyClaim(b, claim, "bench")
 		if err := controlplane.WaitForConditions(b.Context(), cp.Client, claim, readyTimeout, "Ready", "Synced"); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		b.Logf("%s Ready after %s", claim.Name, time.Since(start).Round(time.Millisecond))
 		u := &unstructured.Unstructured{}
 		u.SetAPIVersion(claim.APIVersion)
 		u.SetKind(claim.Kind)

@@ -95,7 +95,14 @@ func compose(req *fnv1.RunFunctionRequest) (map[resource.Name]*resource.DesiredC
 	if err != nil {
 		return nil, false, err
 	}
-	allReady := true
+	// Namespaced objects only once the Namespace exists: core applies the
+	// desired objects in no set order, and one applied before its
+	// Namespace fails the whole reconcile, which core then retries with a
+	// growing backoff (over a minute was seen here).
+	if _, ok := observed["namespace"]; !ok {
+		objs = map[resource.Name]runtime.Object{"namespace": objs["namespace"]}
+	}
+	allReady := len(objs) == 4
 	for name, o := range objs {
 		// Not composed.From: it needs the kinds registered in the SDK's
 		// global scheme; the objects carry their apiVersion and kind.
