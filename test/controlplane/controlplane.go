@@ -84,7 +84,8 @@ type Options struct {
 
 	// Manifests (files or directories) applied server-side once Crossplane
 	// runs, in order: typically XRDs then Compositions. XRDs among them are
-	// waited for until offered, and their RBAC synced.
+	// waited for until offered, and their RBAC synced; the garbage
+	// collector starts after them, so it knows their kinds from the start.
 	Manifests []string
 
 	// CRDs (files or directories) installed with Crossplane's and KEDA's.
@@ -127,6 +128,7 @@ type ControlPlane struct {
 	pki      functionPKI
 	mu       sync.Mutex
 	procs    []*process
+	gc       *process // the garbage collector's controller manager
 	stopped  bool
 	stopOnce sync.Once
 	dumped   atomic.Bool // a failed test printed the logs already
@@ -134,7 +136,7 @@ type ControlPlane struct {
 
 // Start builds missing binaries (printing progress), then starts and wires
 // every part. On error it stops whatever it started.
-func Start(ctx context.Context, o Options) (cp *ControlPlane, err error) {
+func Start(ctx context.Context, o Options) (_ *ControlPlane, err error) {
 	if o.Log == nil {
 		o.Log = os.Stderr
 	}
@@ -156,7 +158,7 @@ func Start(ctx context.Context, o Options) (cp *ControlPlane, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cp = &ControlPlane{Dir: dir, opts: o, tools: tools, users: map[string]string{}}
+	cp := &ControlPlane{Dir: dir, opts: o, tools: tools, users: map[string]string{}}
 	defer func() {
 		if err != nil {
 			fmt.Fprintf(o.Log, "controlplane: start failed: %v\n", err)
@@ -182,6 +184,7 @@ func Start(ctx context.Context, o Options) (cp *ControlPlane, err error) {
 		{"Crossplane core", cp.startCrossplane},
 		{"fake node ready", cp.waitWorkloadControllers},
 		{"manifests", cp.applyManifests},
+		{"garbage collector", cp.restartGarbageCollector},
 	} {
 		t := time.Now()
 		if err := step.run(ctx); err != nil {
@@ -412,34 +415,17 @@ func (cp *ControlPlane) start(name, bin string, args, env []string) (*process, e
 	return p, nil
 }
 
-// applyManifests applies the caller's manifests; for each XRD among them it
-// waits until Crossplane offers it and core has the rights to serve it.
+// applyManifests applies the caller's manifests and, when they hold XRDs,
+// waits until Crossplane serves them.
 func (cp *ControlPlane) applyManifests(ctx context.Context) error {
 	objs, err := ReadManifests(cp.opts.Manifests...)
 	if err != nil {
 		return err
 	}
-	var xrds []string
-	for _, o := range objs {
-		if o.GetKind() == "CompositeResourceDefinition" {
-			xrds = append(xrds, o.GetName())
-		}
-	}
 	if err := ApplyObjects(ctx, cp.Client, objs...); err != nil {
 		return err
 	}
-	if len(xrds) == 0 {
-		return nil
-	}
-	if err := cp.SyncCrossplaneRBAC(ctx); err != nil {
-		return err
-	}
-	for _, x := range xrds {
-		if err := WaitXRDOffered(ctx, cp.Client, x, time.Minute); err != nil {
-			return err
-		}
-	}
-	return nil
+	return cp.syncXRDs(ctx)
 }
 
 // Apply applies the objects of YAML files or directories server-side, in
@@ -513,6 +499,6 @@ func (cp *ControlPlane) DumpLogs(w io.Writer, lines int) {
 }
 
 // LogPath returns the log file of a process by name: kube-apiserver, etcd,
-// kube-controller-manager, kube-scheduler, kwok, crossplane-core,
-// crossplane-rbac-manager.
+// kube-controller-manager, kube-garbage-collector, kube-scheduler, kwok,
+// crossplane-core, crossplane-rbac-manager.
 func (cp *ControlPlane) LogPath(name string) string { return filepath.Join(cp.Dir, name+".log") }

@@ -1,9 +1,14 @@
 package controlplane_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -392,4 +397,47 @@ func describe(t *testing.T, claim controlplane.Ref) {
 		t.Log(controlplane.Describe(ctx, cp.Client, r))
 	}
 	t.Logf("pods: %+v", podsIn(t, name))
+}
+
+// TestFailedStartLeavesNothingBehind starts a control plane whose last step
+// fails (a manifest that does not exist) and checks that Start stopped every
+// process it had started.
+func TestFailedStartLeavesNothingBehind(t *testing.T) {
+	controlplane.SkipIfShort(t)
+	before := children(t)
+	_, err := controlplane.Start(t.Context(), controlplane.Options{
+		Manifests: []string{"testdata/does-not-exist.yaml"},
+		Log:       discard{},
+	})
+	if err == nil {
+		t.Fatal("Start succeeded with a missing manifest")
+	}
+	if diff := cmp.Diff(before, children(t)); diff != "" {
+		t.Errorf("child processes after a failed Start: -before +after:\n%s", diff)
+	}
+}
+
+// children lists the live child processes of the test binary by pid and
+// command name.
+func children(t *testing.T) []string {
+	t.Helper()
+	me := strconv.Itoa(os.Getpid())
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) > 1 && f[1] == me && f[0] != "Z" {
+			out = append(out, e.Name()+" "+string(stat[bytes.IndexByte(stat, '(')+1:i]))
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -23,12 +23,22 @@ import (
 // XRDs (about a second), under this lock.
 var rbacManagerLock = filepath.Join(os.TempDir(), "aichat-crossplane-rbac-manager.lock")
 
-// SyncCrossplaneRBAC runs Crossplane's RBAC manager, as a real install does,
-// until it has created the ClusterRoles that let core serve every XRD in the
-// cluster and the controller manager has aggregated them into the
-// "crossplane" ClusterRole. Start calls it for Options.Manifests; call it
-// again after applying another XRD.
-func (cp *ControlPlane) SyncCrossplaneRBAC(ctx context.Context) error {
+// SyncXRDs makes the cluster serve XRDs applied after Start as it serves
+// those of Options.Manifests: it runs Crossplane's RBAC manager, as a real
+// install does, until it has created the ClusterRoles that let core serve
+// every XRD and the controller manager has aggregated them into the
+// "crossplane" ClusterRole; waits until each XRD is offered; and restarts
+// the garbage collector, which otherwise learns new kinds only at its next
+// discovery (every 30s) and until then leaves composed objects of deleted
+// XRs behind.
+func (cp *ControlPlane) SyncXRDs(ctx context.Context) error {
+	if err := cp.syncXRDs(ctx); err != nil {
+		return err
+	}
+	return cp.restartGarbageCollector(ctx)
+}
+
+func (cp *ControlPlane) syncXRDs(ctx context.Context) error {
 	xrds := &unstructured.UnstructuredList{}
 	xrds.SetAPIVersion("apiextensions.crossplane.io/v1")
 	xrds.SetKind("CompositeResourceDefinitionList")
@@ -38,6 +48,20 @@ func (cp *ControlPlane) SyncCrossplaneRBAC(ctx context.Context) error {
 	if len(xrds.Items) == 0 {
 		return nil
 	}
+	if err := cp.runRBACManager(ctx, xrds.Items); err != nil {
+		return err
+	}
+	for _, x := range xrds.Items {
+		if err := WaitXRDOffered(ctx, cp.Client, x.GetName(), time.Minute); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runRBACManager runs `crossplane rbac start` until the roles of the XRDs
+// are aggregated into core's ClusterRole.
+func (cp *ControlPlane) runRBACManager(ctx context.Context, xrds []unstructured.Unstructured) error {
 	unlock, err := flock(ctx, rbacManagerLock)
 	if err != nil {
 		return err
@@ -49,7 +73,7 @@ func (cp *ControlPlane) SyncCrossplaneRBAC(ctx context.Context) error {
 		return err
 	}
 	defer p.stop(processStopGrace)
-	for _, x := range xrds.Items {
+	for _, x := range xrds {
 		role := "crossplane:composite:" + x.GetName() + ":aggregate-to-crossplane"
 		err := WaitFor(ctx, time.Minute, "ClusterRole "+role+" aggregated into crossplane", func(ctx context.Context) (bool, string, error) {
 			if done, err := p.exited(); done {
@@ -61,7 +85,7 @@ func (cp *ControlPlane) SyncCrossplaneRBAC(ctx context.Context) error {
 			return err
 		}
 	}
-	slog.Info("crossplane RBAC synced", "xrds", len(xrds.Items))
+	slog.Info("crossplane RBAC synced", "xrds", len(xrds))
 	return nil
 }
 

@@ -15,12 +15,12 @@ import (
 // kubeControllers are the kube-controller-manager controllers the product
 // relies on. clusterrole-aggregation-controller fills the rules of
 // Crossplane's aggregated "crossplane" ClusterRole; without it core would
-// run with no rights at all.
+// run with no rights at all. The garbage collector runs in a second
+// controller manager (see restartGarbageCollector).
 var kubeControllers = []string{
 	"clusterrole-aggregation-controller",
 	"deployment-controller",
 	"endpointslice-controller",
-	"garbage-collector-controller",
 	"job-controller",
 	"namespace-controller",
 	"node-lifecycle-controller",
@@ -66,6 +66,48 @@ func (cp *ControlPlane) startWorkloadControllers(ctx context.Context) error {
 		return err
 	}
 	return cp.Client.Create(ctx, fakeNode())
+}
+
+// restartGarbageCollector (re)starts a kube-controller-manager running only
+// the garbage collector and waits until it watches every kind. It discovers
+// kinds when it starts and then only every 30 seconds: started before the
+// XRDs were offered, it would not delete what a deleted XR composed until
+// its next discovery.
+func (cp *ControlPlane) restartGarbageCollector(ctx context.Context) error {
+	cp.mu.Lock()
+	old := cp.gc
+	cp.mu.Unlock()
+	if old != nil {
+		old.stop(processStopGrace)
+	}
+	logPath := cp.LogPath("kube-garbage-collector")
+	var offset int64
+	if fi, err := os.Stat(logPath); err == nil {
+		offset = fi.Size()
+	}
+	p, err := cp.start("kube-garbage-collector", cp.tools["kube-controller-manager"], []string{
+		"--kubeconfig=" + cp.users["admin"],
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--controllers=garbage-collector-controller",
+	}, nil)
+	if err != nil {
+		return err
+	}
+	cp.mu.Lock()
+	cp.gc = p
+	cp.mu.Unlock()
+	const synced = "all resource monitors have synced"
+	return WaitFor(ctx, time.Minute, "the garbage collector to watch every kind", func(context.Context) (bool, string, error) {
+		if done, err := p.exited(); done {
+			return false, "", fmt.Errorf("kube-garbage-collector exited (%v); last log lines:\n%s", err, p.tail(30))
+		}
+		b, err := os.ReadFile(logPath)
+		if err != nil || int64(len(b)) < offset {
+			return false, "", err
+		}
+		return strings.Contains(string(b[offset:]), synced), "no \"" + synced + "\" in its log yet", nil
+	})
 }
 
 // waitWorkloadControllers waits until the fake node takes Pods (KWOK made it
