@@ -5,15 +5,24 @@
 // the identities and ClusterRoles of a real install, and a composition
 // function served from the test binary.
 //
-// Startup costs seconds, so start it once per test binary from TestMain with
-// Start, or once per test with StartT:
+// Startup costs seconds, so start it once per test binary with Main (a whole
+// TestMain), or Start/Stop, or once per test with StartT:
+//
+//	var cp *controlplane.ControlPlane
 //
 //	func TestMain(m *testing.M) {
-//		cp, err := controlplane.Start(ctx, controlplane.Options{...})
+//		controlplane.Main(m, controlplane.Options{
+//			Function:       fn,                // the function under test
+//			FunctionName:   "function-aichat", // functionRef name in the Composition
+//			CrossplaneRBAC: []string{"../../package/rbac/crossplane-aggregate.yaml"},
+//			Manifests:      []string{"../../package/xrd.yaml", "../../compositions"},
+//		}, &cp)
+//	}
+//
+//	func TestX(t *testing.T) {
+//		controlplane.SkipIfShort(t)
+//		cp.DumpOnFailure(t)
 //		...
-//		code := m.Run()
-//		cp.Stop()
-//		os.Exit(code)
 //	}
 //
 // Every process gets free ports and its own temporary directory, so test
