@@ -86,6 +86,12 @@ var (
 		Name: "kube-scheduler", Module: "kubernetes", Key: controlPlaneKey,
 		Package: "k8s.io/kubernetes/cmd/kube-scheduler", LDFlags: "-s -w", EnvOverride: "KUBEBUILDER_ASSETS",
 	}
+	// KWOK plays the kubelet for fake nodes, so pods get scheduled, run and
+	// (for Jobs) complete without containers.
+	KWOK = Tool{
+		Name: "kwok", Module: "kwok", Key: "kwok-v0.7.0",
+		Package: "sigs.k8s.io/kwok/cmd/kwok", LDFlags: "-s -w",
+	}
 )
 
 // etcd and kube-apiserver share one directory because envtest wants both in
@@ -100,6 +106,7 @@ var All = map[string]Tool{
 	"kube-apiserver":          KubeAPIServer,
 	"kube-controller-manager": KubeControllerManager,
 	"kube-scheduler":          KubeScheduler,
+	"kwok":                    KWOK,
 	"ollama":                  Ollama,
 }
 
