@@ -140,7 +140,10 @@ type ControlPlane struct {
 	gc       *process // the garbage collector's controller manager
 	stopped  bool
 	stopOnce sync.Once
-	dumped   atomic.Bool // a failed test printed the logs already
+	// stopBackground ends the goroutines the harness runs itself (the
+	// volume provisioner).
+	stopBackground context.CancelFunc
+	dumped         atomic.Bool // a failed test printed the logs already
 }
 
 // Start builds missing binaries (printing progress), then starts and wires
@@ -192,6 +195,7 @@ func Start(ctx context.Context, o Options) (_ *ControlPlane, err error) {
 		{"composition function", cp.startFunction},
 		{"Crossplane core", cp.startCrossplane},
 		{"fake node ready", cp.waitWorkloadControllers},
+		{"volume provisioner", cp.startVolumeProvisioner},
 		{"manifests", cp.applyManifests},
 		{"garbage collector", cp.restartGarbageCollector},
 	} {
@@ -469,6 +473,9 @@ func (cp *ControlPlane) Stop() {
 		if cp.Function != nil {
 			cp.Function.Stop()
 		}
+		if cp.stopBackground != nil {
+			cp.stopBackground()
+		}
 		// Stop in reverse start order: Crossplane before the API server it
 		// talks to, so nothing logs connection errors on the way down.
 		var wg sync.WaitGroup
@@ -511,3 +518,13 @@ func (cp *ControlPlane) DumpLogs(w io.Writer, lines int) {
 // kube-controller-manager, kube-garbage-collector, kube-scheduler, kwok,
 // crossplane-core, crossplane-rbac-manager.
 func (cp *ControlPlane) LogPath(name string) string { return filepath.Join(cp.Dir, name+".log") }
+
+func (cp *ControlPlane) startVolumeProvisioner(context.Context) error {
+	// Not the start context: the provisioner runs until Stop.
+	ctx, cancel := context.WithCancel(context.Background())
+	cp.mu.Lock()
+	cp.stopBackground = cancel
+	cp.mu.Unlock()
+	go cp.provisionVolumes(ctx)
+	return nil
+}

@@ -13,7 +13,8 @@ import (
 )
 
 // kubeControllers are the kube-controller-manager controllers the product
-// relies on. clusterrole-aggregation-controller fills the rules of
+// relies on (the persistent volume controllers bind and release the volumes
+// provisionVolumes creates). clusterrole-aggregation-controller fills the rules of
 // Crossplane's aggregated "crossplane" ClusterRole; without it core would
 // run with no rights at all. The garbage collector runs in a second
 // controller manager (see restartGarbageCollector).
@@ -24,6 +25,9 @@ var kubeControllers = []string{
 	"job-controller",
 	"namespace-controller",
 	"node-lifecycle-controller",
+	"persistentvolume-binder-controller",
+	"persistentvolume-protection-controller",
+	"persistentvolumeclaim-protection-controller",
 	"replicaset-controller",
 	"serviceaccount-controller",
 	"statefulset-controller",
