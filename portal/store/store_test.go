@@ -80,7 +80,7 @@ func TestMigrateTwice(t *testing.T) {
 			want := struct {
 				First, Second []int
 				Version       int
-			}{[]int{1}, nil, 1}
+			}{[]int{1, 2}, nil, 2}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s: migrations (-want +got):\n%s", tc.reason, diff)
 			}
