@@ -23,14 +23,14 @@ const gatewayPrefix = "/llm/:workspace"
 // workspace's owner. A token scoped elsewhere is a 403 whatever the
 // workspace, so it learns nothing about other names; someone else's
 // workspace is a 404, as everywhere in the portal.
-func (s *Server) gatewayTarget(c *gin.Context) (*workspaces.Workspace, auth.Principal, error) {
+func (s *Server) gatewayTarget(c *gin.Context) (*workspaces.Workspace, error) {
 	p := PrincipalOf(c)
 	name := c.Param("workspace")
 	if p.Workspace != "" && p.Workspace != name {
-		return nil, p, apierr.Forbidden("this API token is scoped to workspace %q", p.Workspace)
+		return nil, apierr.Forbidden("this API token is scoped to workspace %q", p.Workspace)
 	}
 	if err := workspaces.ValidateName(name); err != nil {
-		return nil, p, apierr.NotFound("workspace %q not found", name)
+		return nil, apierr.NotFound("workspace %q not found", name)
 	}
 	ctx := c.Request.Context()
 	ws, err := s.Workspaces.Get(ctx, workspaces.OwnerOf(p), name)
@@ -41,7 +41,7 @@ func (s *Server) gatewayTarget(c *gin.Context) (*workspaces.Workspace, auth.Prin
 			return s.anyWorkspace(ctx, name, err)
 		}
 	}
-	return ws, p, err
+	return ws, err
 }
 
 func (s *Server) isAdmin(ctx context.Context, p auth.Principal) bool {
@@ -51,10 +51,10 @@ func (s *Server) isAdmin(ctx context.Context, p auth.Principal) bool {
 
 // anyWorkspace finds a workspace by claim name across users (admins). In
 // per-user namespaces two users may share a name; then it is ambiguous.
-func (s *Server) anyWorkspace(ctx context.Context, name string, notFound error) (*workspaces.Workspace, auth.Principal, error) {
+func (s *Server) anyWorkspace(ctx context.Context, name string, notFound error) (*workspaces.Workspace, error) {
 	all, err := s.Workspaces.ListAll(ctx)
 	if err != nil {
-		return nil, auth.Principal{}, err
+		return nil, err
 	}
 	var found []workspaces.Workspace
 	for _, w := range all {
@@ -64,16 +64,16 @@ func (s *Server) anyWorkspace(ctx context.Context, name string, notFound error) 
 	}
 	switch len(found) {
 	case 0:
-		return nil, auth.Principal{}, notFound
+		return nil, notFound
 	case 1:
-		return &found[0], auth.Principal{}, nil
+		return &found[0], nil
 	}
-	return nil, auth.Principal{}, apierr.Conflict("workspace", "several users have a workspace named %q; use one of its owner's tokens", name)
+	return nil, apierr.Conflict("workspace", "several users have a workspace named %q; use one of its owner's tokens", name)
 }
 
 // forward passes an allowed call to the workspace's Ollama.
 func (s *Server) forward(c *gin.Context) error {
-	ws, _, err := s.gatewayTarget(c)
+	ws, err := s.gatewayTarget(c)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (s *Server) forward(c *gin.Context) error {
 
 // refuse answers the model-management calls: the claim manages models.
 func (s *Server) refuse(c *gin.Context) error {
-	if _, _, err := s.gatewayTarget(c); err != nil {
+	if _, err := s.gatewayTarget(c); err != nil {
 		return err
 	}
 	return &apierr.Error{Status: 403, Code: "managed_by_claim",
