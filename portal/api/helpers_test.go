@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aichatworkspaces/workspaces/portal/api"
 	"github.com/aichatworkspaces/workspaces/portal/auth"
 	"github.com/aichatworkspaces/workspaces/portal/config"
+	"github.com/aichatworkspaces/workspaces/portal/gateway"
 	"github.com/aichatworkspaces/workspaces/portal/patterns"
 	"github.com/aichatworkspaces/workspaces/portal/store"
 	"github.com/aichatworkspaces/workspaces/portal/testenv"
@@ -40,6 +42,8 @@ type envOptions struct {
 	dsn        string // "" = SQLite
 	workspaces workspaces.Service
 	edit       func(*config.Config)
+	resolver   gateway.Resolver
+	now        func() time.Time
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -69,9 +73,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	logs := &bytes.Buffer{}
 	srv, err := api.New(api.Deps{
 		Config: cfg, Store: st, Hasher: h, Workspaces: o.workspaces,
-		Tokens:   auth.NewTokens(testKey, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil),
-		Patterns: patterns.New(cfg.PatternSource, cfg.PatternCatalog, cfg.PatternTTL),
-		Log:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Tokens:          auth.NewTokens(testKey, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil),
+		Patterns:        patterns.New(cfg.PatternSource, cfg.PatternCatalog, cfg.PatternTTL),
+		Log:             slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		GatewayResolver: o.resolver,
+		Now:             o.now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,6 +49,69 @@ func PrincipalOf(c *gin.Context) auth.Principal {
 	return p
 }
 
+// APIToken authenticates "Authorization: Bearer aichat_..." against the
+// stored hashes. Every request reads the database, so a revocation holds
+// from the next request on, on every replica.
+type APIToken struct {
+	Store store.Store
+	Now   func() time.Time
+}
+
+// Authenticate implements Authenticator.
+func (a APIToken) Authenticate(r *http.Request) (*auth.Principal, error) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.HasPrefix(tok, auth.APITokenPrefix) {
+		return nil, nil
+	}
+	if !auth.LooksLikeAPIToken(tok) {
+		return nil, apierr.Unauthorized("invalid API token")
+	}
+	ctx := r.Context()
+	t, err := a.Store.APITokenByHash(ctx, auth.HashAPIToken(tok))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, apierr.Unauthorized("invalid API token")
+	case err != nil:
+		return nil, apierr.Unavailable(err, "cannot check the API token right now")
+	case t.RevokedAt != nil:
+		return nil, apierr.Unauthorized("this API token was revoked")
+	case t.ExpiresAt != nil && !a.Now().Before(*t.ExpiresAt):
+		return nil, apierr.Unauthorized("this API token expired")
+	}
+	u, err := a.Store.UserByID(ctx, t.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.Unauthorized("invalid API token")
+	} else if err != nil {
+		return nil, apierr.Unavailable(err, "cannot check the API token right now")
+	}
+	return &auth.Principal{UserID: u.ID, Email: u.Email, Role: u.Role, Via: "api_token",
+		APITokenID: t.ID, Workspace: t.Workspace}, nil
+}
+
+// authenticateGateway is authenticate for gateway routes. An API token's
+// own verdict (revoked, expired) is worth telling its holder; a JWT's stays
+// generic.
+func (s *Server) authenticateGateway(c *gin.Context) {
+	for _, a := range s.gatewayAuth {
+		p, err := a.Authenticate(c.Request)
+		if err != nil {
+			if _, ok := apierr.As(err); !ok {
+				s.Log.Debug("authentication failed", "error", err)
+				err = apierr.Unauthorized("invalid or expired token")
+			}
+			s.writeError(c, err)
+			return
+		}
+		if p != nil {
+			c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, *p))
+			c.Next()
+			return
+		}
+	}
+	s.writeError(c, apierr.Unauthorized("missing bearer token (an API token or a session access token)"))
+}
+
 func (s *Server) authenticate(c *gin.Context) {
 	for _, a := range s.Authenticators {
 		p, err := a.Authenticate(c.Request)
@@ -81,6 +145,10 @@ func (s *Server) requireAdmin(c *gin.Context) {
 // refused before reading; otherwise MaxBytesReader stops the read.
 func (s *Server) limitBody(c *gin.Context) {
 	limit := s.Config.MaxBodyBytes
+	if strings.HasPrefix(c.FullPath(), gatewayPrefix+"/") {
+		// Embeddings of documents and images are far larger than API calls.
+		limit = s.Config.GatewayMaxBodyBytes
+	}
 	if c.Request.ContentLength > limit {
 		s.writeError(c, apierr.TooLarge(limit))
 		return

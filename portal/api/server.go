@@ -14,6 +14,7 @@ import (
 
 	"github.com/aichatworkspaces/workspaces/portal/auth"
 	"github.com/aichatworkspaces/workspaces/portal/config"
+	"github.com/aichatworkspaces/workspaces/portal/gateway"
 	"github.com/aichatworkspaces/workspaces/portal/patterns"
 	"github.com/aichatworkspaces/workspaces/portal/ratelimit"
 	"github.com/aichatworkspaces/workspaces/portal/store"
@@ -34,7 +35,10 @@ type Deps struct {
 	// Authenticators are tried in order on protected routes; the default
 	// is bearer access tokens. The gateway or a web session can add theirs.
 	Authenticators []Authenticator
-	Now            func() time.Time
+	// GatewayResolver finds a workspace's Ollama for the LLM gateway; nil
+	// uses the --gateway-upstream-template / --gateway-keda-* settings.
+	GatewayResolver gateway.Resolver
+	Now             func() time.Time
 }
 
 // Server is the portal API.
@@ -45,6 +49,10 @@ type Server struct {
 	emailLimiter *ratelimit.Limiter
 	metrics      *metrics
 	routes       []route
+	gateway      *gateway.Gateway
+	// gatewayAuth authenticates gateway calls: API tokens, then the
+	// protected routes' authenticators (session access tokens).
+	gatewayAuth []Authenticator
 }
 
 // Access says who may call a route.
@@ -55,6 +63,8 @@ const (
 	Public Access = iota
 	User
 	Admin
+	// Gateway routes take an API token or a session access token.
+	Gateway
 )
 
 type route struct {
@@ -85,6 +95,20 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	resolver := d.GatewayResolver
+	if resolver == nil {
+		resolver = gateway.Template{URL: d.Config.GatewayUpstreamTemplate,
+			Interceptor: d.Config.GatewayKEDAInterceptor, HostTemplate: d.Config.GatewayKEDAHostTemplate}
+	}
+	s.gateway, err = gateway.New(gateway.Options{
+		Resolver: resolver, Store: d.Store, Log: d.Log, Registry: d.Registry, Now: d.Now,
+		RequestsPerMinute: d.Config.GatewayRequestsPerMin, HeaderTimeout: d.Config.GatewayHeaderTimeout,
+		IdleTimeout: d.Config.GatewayIdleTimeout, BodyTimeout: d.Config.GatewayBodyTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.gatewayAuth = append([]Authenticator{APIToken{Store: d.Store, Now: d.Now}}, d.Authenticators...)
 
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -108,7 +132,7 @@ func New(d Deps) (*Server, error) {
 // apiRoutes is every route of the portal. openapi.yaml documents exactly
 // these; TestOpenAPIMatchesRoutes keeps the two in step.
 func (s *Server) apiRoutes() []route {
-	return []route{
+	rs := []route{
 		{http.MethodGet, "/healthz", Public, s.healthz},
 		{http.MethodGet, "/readyz", Public, s.readyz},
 		{http.MethodGet, "/metrics", Public, s.serveMetrics},
@@ -134,7 +158,19 @@ func (s *Server) apiRoutes() []route {
 		{http.MethodGet, "/api/v1/admin/users", Admin, s.adminListUsers},
 		{http.MethodPatch, "/api/v1/admin/users/:id", Admin, s.adminPatchUser},
 		{http.MethodGet, "/api/v1/admin/workspaces", Admin, s.adminListWorkspaces},
+
+		{http.MethodGet, "/api/v1/tokens", User, s.listTokens},
+		{http.MethodPost, "/api/v1/tokens", User, s.createToken},
+		{http.MethodDelete, "/api/v1/tokens/:id", User, s.revokeToken},
+		{http.MethodGet, "/api/v1/admin/tokens", Admin, s.adminListTokens},
 	}
+	for _, e := range gateway.Forwarded {
+		rs = append(rs, route{e.Method, gatewayPrefix + e.Path, Gateway, s.forward})
+	}
+	for _, e := range gateway.Refused {
+		rs = append(rs, route{e.Method, gatewayPrefix + e.Path, Gateway, s.refuse})
+	}
+	return rs
 }
 
 // Handle registers a route behind the access check. Later features (web UI,
@@ -146,10 +182,15 @@ func (s *Server) Handle(method, path string, a Access, h handlerFunc) {
 		chain = append(chain, s.authenticate)
 	case Admin:
 		chain = append(chain, s.authenticate, s.requireAdmin)
+	case Gateway:
+		chain = append(chain, s.authenticateGateway)
 	}
 	chain = append(chain, s.wrap(h))
 	s.engine.Handle(method, path, chain...)
 }
+
+// Gateway is the LLM gateway, whose usage ledger the app flushes.
+func (s *Server) Gateway() *gateway.Gateway { return s.gateway }
 
 // Engine is the underlying router, e.g. to mount static files.
 func (s *Server) Engine() *gin.Engine { return s.engine }

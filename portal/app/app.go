@@ -21,6 +21,7 @@ import (
 	"github.com/aichatworkspaces/workspaces/portal/api"
 	"github.com/aichatworkspaces/workspaces/portal/auth"
 	"github.com/aichatworkspaces/workspaces/portal/config"
+	"github.com/aichatworkspaces/workspaces/portal/gateway"
 	"github.com/aichatworkspaces/workspaces/portal/patterns"
 	"github.com/aichatworkspaces/workspaces/portal/store"
 	"github.com/aichatworkspaces/workspaces/portal/workspaces"
@@ -33,12 +34,18 @@ type App struct {
 	Kube   *workspaces.Kube // nil without a cluster
 	log    *slog.Logger
 	stop   context.CancelFunc
+
+	stopUsage context.CancelFunc
+	flushed   chan struct{}
 }
 
 // Options are what the configuration cannot carry.
 type Options struct {
 	// RestConfig overrides --kubeconfig / in-cluster discovery.
 	RestConfig *rest.Config
+	// GatewayResolver overrides where the LLM gateway finds a workspace's
+	// Ollama (tests and the gateway benchmark point it at a local one).
+	GatewayResolver gateway.Resolver
 }
 
 // New opens the database (migrating it), and connects to the cluster. The
@@ -98,14 +105,23 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	}
 	srv, err := api.New(api.Deps{
 		Config: cfg, Store: st, Hasher: hasher, Workspaces: svc, Log: log,
-		Tokens:   auth.NewTokens(key, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil),
-		Patterns: patterns.New(cfg.PatternSource, cfg.PatternCatalog, cfg.PatternTTL),
+		Tokens:          auth.NewTokens(key, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil),
+		Patterns:        patterns.New(cfg.PatternSource, cfg.PatternCatalog, cfg.PatternTTL),
+		GatewayResolver: opts.GatewayResolver,
 	})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
 	a.Server = srv
+	// Token usage is written in batches until Close, which writes the rest.
+	gctx, gcancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.flushed = make(chan struct{})
+	a.stopUsage = gcancel
+	go func() {
+		defer close(a.flushed)
+		srv.Gateway().Run(gctx, cfg.GatewayUsageFlush)
+	}()
 	return a, nil
 }
 
@@ -155,10 +171,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close stops the claim cache and closes the database.
+// Close stops the claim cache, writes pending token usage and closes the
+// database.
 func (a *App) Close() {
 	if a.stop != nil {
 		a.stop()
+	}
+	if a.stopUsage != nil {
+		a.stopUsage()
+		<-a.flushed
 	}
 	if err := a.Store.Close(); err != nil {
 		a.log.Warn("closing the database", "error", err)

@@ -18,9 +18,13 @@ type Principal struct {
 	UserID uint64
 	Email  string
 	Role   string
-	// Via says how the principal authenticated, e.g. "jwt"; later API
-	// tokens or sessions add their own.
+	// Via says how the principal authenticated: "jwt" or "api_token".
 	Via string
+	// APITokenID is the API token used, when Via is "api_token".
+	APITokenID uint64
+	// Workspace restricts an API token to one workspace ("" = all of the
+	// user's).
+	Workspace string
 }
 
 // IsAdmin reports whether p has the admin role.

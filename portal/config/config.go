@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -57,6 +58,18 @@ type Config struct {
 	TrustedProxies      []string `help:"Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the peer address is the client." env:"PORTAL_TRUSTED_PROXIES"`
 
 	LogLevel string `help:"debug, info, warn or error." default:"info" env:"PORTAL_LOG_LEVEL"`
+
+	// The LLM gateway (/llm/{workspace}/...).
+	GatewayUpstreamTemplate string        `name:"gateway-upstream-template" help:"URL of a workspace's Ollama; {namespace} is the workspace's namespace (status.namespace), {workspace} the claim name." default:"http://ollama.{namespace}.svc:11434" env:"PORTAL_GATEWAY_UPSTREAM_TEMPLATE"`
+	GatewayKEDAInterceptor  string        `name:"gateway-keda-interceptor" help:"Send gateway traffic through the KEDA HTTP add-on interceptor at this URL (e.g. http://keda-add-ons-http-interceptor-proxy.keda.svc:8080), so a request wakes a workspace scaled to zero. Needs an HTTPScaledObject for Ollama's host (see portal/README.md)." env:"PORTAL_GATEWAY_KEDA_INTERCEPTOR"`
+	GatewayKEDAHostTemplate string        `name:"gateway-keda-host-template" help:"Host header the interceptor routes on to a workspace's Ollama ({namespace}, {workspace} as above)." default:"ollama.{namespace}.svc" env:"PORTAL_GATEWAY_KEDA_HOST_TEMPLATE"`
+	GatewayMaxBodyBytes     int64         `name:"gateway-max-body-bytes" help:"Largest request body the gateway forwards (embeddings and images are big)." default:"33554432" env:"PORTAL_GATEWAY_MAX_BODY_BYTES"`
+	GatewayRequestsPerMin   int           `name:"gateway-requests-per-minute" help:"Gateway requests per API token (or per user with a session token) per minute; the burst is the same." default:"120" env:"PORTAL_GATEWAY_REQUESTS_PER_MINUTE"`
+	GatewayHeaderTimeout    time.Duration `name:"gateway-header-timeout" help:"How long Ollama may take to start answering (loading a model, waking a workspace)." default:"5m" env:"PORTAL_GATEWAY_HEADER_TIMEOUT"`
+	GatewayIdleTimeout      time.Duration `name:"gateway-idle-timeout" help:"Longest pause between two chunks of a streamed answer, either way; a generation may last any time as long as it progresses." default:"2m" env:"PORTAL_GATEWAY_IDLE_TIMEOUT"`
+	GatewayBodyTimeout      time.Duration `name:"gateway-body-timeout" help:"How long a client may take to send its request body." default:"2m" env:"PORTAL_GATEWAY_BODY_TIMEOUT"`
+	GatewayUsageFlush       time.Duration `name:"gateway-usage-flush" help:"How often token usage counters are written to the database." default:"10s" env:"PORTAL_GATEWAY_USAGE_FLUSH"`
+	MaxAPITokensPerUser     int           `name:"max-api-tokens-per-user" help:"Active API tokens a user may hold." default:"50" env:"PORTAL_MAX_API_TOKENS_PER_USER"`
 }
 
 // Vars are kong interpolation variables for the defaults above.
@@ -118,7 +131,50 @@ func (c *Config) Validate() error {
 	if c.LoginPerIPPerMinute < 1 || c.LoginPerAccount < 1 {
 		errs = append(errs, errors.New("login rate limits must be at least 1 per minute"))
 	}
+	if err := checkTemplate(c.GatewayUpstreamTemplate, true); err != nil {
+		errs = append(errs, fmt.Errorf("--gateway-upstream-template: %w", err))
+	}
+	if c.GatewayKEDAInterceptor != "" {
+		if err := checkTemplate(c.GatewayKEDAInterceptor, false); err != nil {
+			errs = append(errs, fmt.Errorf("--gateway-keda-interceptor: %w", err))
+		}
+		if !strings.Contains(c.GatewayKEDAHostTemplate, "{namespace}") && !strings.Contains(c.GatewayKEDAHostTemplate, "{workspace}") {
+			errs = append(errs, errors.New("--gateway-keda-host-template must contain {namespace} or {workspace}"))
+		}
+	}
+	if c.GatewayMaxBodyBytes < 1024 {
+		errs = append(errs, errors.New("--gateway-max-body-bytes must be at least 1024"))
+	}
+	if c.GatewayRequestsPerMin < 1 {
+		errs = append(errs, errors.New("--gateway-requests-per-minute must be at least 1"))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--gateway-header-timeout", c.GatewayHeaderTimeout}, {"--gateway-idle-timeout", c.GatewayIdleTimeout},
+		{"--gateway-body-timeout", c.GatewayBodyTimeout}, {"--gateway-usage-flush", c.GatewayUsageFlush}} {
+		if d.v < time.Second {
+			errs = append(errs, fmt.Errorf("%s must be at least 1s", d.name))
+		}
+	}
+	if c.MaxAPITokensPerUser < 1 {
+		errs = append(errs, errors.New("--max-api-tokens-per-user must be at least 1"))
+	}
 	return errors.Join(errs...)
+}
+
+// checkTemplate checks an upstream URL (template): absolute http(s), and
+// for a template, naming the workspace somewhere.
+func checkTemplate(t string, template bool) error {
+	if template && !strings.Contains(t, "{namespace}") && !strings.Contains(t, "{workspace}") {
+		return errors.New("must contain {namespace} or {workspace}")
+	}
+	probe := strings.NewReplacer("{namespace}", "ns", "{workspace}", "ws").Replace(t)
+	u, err := url.Parse(probe)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", t)
+	}
+	return nil
 }
 
 // Default returns the configuration kong would produce with no flags or
@@ -131,5 +187,9 @@ func Default() Config {
 		ClaimNamespace: "aichat-workspaces", NamespacePrefix: "aichat-user-", WorkspaceQuota: 3,
 		PatternSource: DefaultPatternSource, PatternTTL: 10 * time.Minute,
 		MaxBodyBytes: 64 << 10, LoginPerIPPerMinute: 20, LoginPerAccount: 5, LogLevel: "info",
+		GatewayUpstreamTemplate: "http://ollama.{namespace}.svc:11434", GatewayKEDAHostTemplate: "ollama.{namespace}.svc",
+		GatewayMaxBodyBytes: 32 << 20, GatewayRequestsPerMin: 120, GatewayHeaderTimeout: 5 * time.Minute,
+		GatewayIdleTimeout: 2 * time.Minute, GatewayBodyTimeout: 2 * time.Minute, GatewayUsageFlush: 10 * time.Second,
+		MaxAPITokensPerUser: 50,
 	}
 }

@@ -53,6 +53,18 @@ func TestValidate(t *testing.T) {
 		"LowCostInProd":   {reason: "production needs bcrypt cost >= 10", edit: func(c *Config) { c.Mode = ModeProduction; c.BcryptCost = 4 }},
 		"RefreshTooShort": {reason: "refresh tokens outlive access tokens", edit: func(c *Config) { c.RefreshTTL = c.AccessTTL }},
 		"TinyBody":        {reason: "a body limit under 1 KiB is a mistake", edit: func(c *Config) { c.MaxBodyBytes = 10 }},
+		"UpstreamNoPlaceholder": {reason: "an upstream template must name the workspace",
+			edit: func(c *Config) { c.GatewayUpstreamTemplate = "http://ollama:11434" }},
+		"UpstreamNotURL": {reason: "an upstream template must be an absolute URL",
+			edit: func(c *Config) { c.GatewayUpstreamTemplate = "ollama.{namespace}:11434" }},
+		"Interceptor": {reason: "a KEDA interceptor URL is accepted", want: true,
+			edit: func(c *Config) { c.GatewayKEDAInterceptor = "http://keda-add-ons-http-interceptor-proxy.keda.svc:8080" }},
+		"InterceptorNotURL": {reason: "a KEDA interceptor must be a URL",
+			edit: func(c *Config) { c.GatewayKEDAInterceptor = "keda:8080" }},
+		"NoIdleTimeout": {reason: "a zero idle timeout would cut every stream",
+			edit: func(c *Config) { c.GatewayIdleTimeout = 0 }},
+		"NoRateLimit": {reason: "the rate limit must allow something",
+			edit: func(c *Config) { c.GatewayRequestsPerMin = 0 }},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

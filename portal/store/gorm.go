@@ -246,3 +246,74 @@ func (s *GormStore) Close() error {
 	}
 	return sqlDB.Close()
 }
+
+func (s *GormStore) CreateAPIToken(ctx context.Context, t *APIToken) error {
+	return translate(s.db.WithContext(ctx).Create(t).Error)
+}
+
+func (s *GormStore) APITokenByHash(ctx context.Context, hash string) (*APIToken, error) {
+	var t APIToken
+	if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&t).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &t, nil
+}
+
+func (s *GormStore) ListAPITokens(ctx context.Context, userID uint64) ([]APIToken, error) {
+	q := s.db.WithContext(ctx).Order("id DESC")
+	if userID != 0 {
+		q = q.Where("user_id = ?", userID)
+	}
+	var ts []APIToken
+	return ts, translate(q.Find(&ts).Error)
+}
+
+func (s *GormStore) CountActiveAPITokens(ctx context.Context, userID uint64, now time.Time) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&APIToken{}).
+		Where("user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", userID, now).Count(&n).Error
+	return n, err
+}
+
+func (s *GormStore) RevokeAPIToken(ctx context.Context, userID, id uint64, now time.Time) error {
+	// Scoping the update by user makes another user's id indistinguishable
+	// from a missing one.
+	res := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ? AND user_id = ?", id, userID).
+		Update("revoked_at", gorm.Expr("COALESCE(revoked_at, ?)", now))
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		// MySQL counts changed rows only; an already revoked token of the
+		// user is still found.
+		var n int64
+		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ? AND user_id = ?", id, userID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+	}
+	return nil
+}
+
+func (s *GormStore) AddAPITokenUsage(ctx context.Context, usage []TokenUsage) error {
+	if len(usage) == 0 {
+		return nil
+	}
+	// One transaction per batch: one fsync instead of one per token.
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, u := range usage {
+			err := tx.Model(&APIToken{}).Where("id = ?", u.TokenID).Updates(map[string]any{
+				"requests":      gorm.Expr("requests + ?", u.Requests),
+				"prompt_tokens": gorm.Expr("prompt_tokens + ?", u.PromptTokens),
+				"eval_tokens":   gorm.Expr("eval_tokens + ?", u.EvalTokens),
+				"last_used_at":  u.LastUsedAt.UTC(),
+			}).Error
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

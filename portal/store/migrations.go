@@ -55,6 +55,25 @@ type refreshTokenV1 struct {
 
 func (refreshTokenV1) TableName() string { return "refresh_tokens" }
 
+// Table snapshot of version 2.
+type apiTokenV2 struct {
+	ID           uint64     `gorm:"primaryKey"`
+	UserID       uint64     `gorm:"not null;index:idx_api_tokens_user_id"`
+	Name         string     `gorm:"size:64;not null"`
+	Workspace    string     `gorm:"size:63;not null;default:''"`
+	TokenHash    string     `gorm:"size:64;not null;uniqueIndex:idx_api_tokens_token_hash"`
+	Prefix       string     `gorm:"size:16;not null"`
+	ExpiresAt    *time.Time //
+	RevokedAt    *time.Time //
+	LastUsedAt   *time.Time //
+	Requests     int64      `gorm:"not null;default:0"`
+	PromptTokens int64      `gorm:"not null;default:0"`
+	EvalTokens   int64      `gorm:"not null;default:0"`
+	CreatedAt    time.Time
+}
+
+func (apiTokenV2) TableName() string { return "api_tokens" }
+
 var migrations = []migration{
 	{Version: 1, Name: "users and refresh tokens", Up: func(tx *gorm.DB) error {
 		for _, t := range []any{&userV1{}, &refreshTokenV1{}} {
@@ -65,6 +84,12 @@ var migrations = []migration{
 			}
 		}
 		return nil
+	}},
+	{Version: 2, Name: "api tokens", Up: func(tx *gorm.DB) error {
+		if tx.Migrator().HasTable(&apiTokenV2{}) {
+			return nil
+		}
+		return tx.Migrator().CreateTable(&apiTokenV2{})
 	}},
 }
 

@@ -80,7 +80,7 @@ func TestMigrateTwice(t *testing.T) {
 			want := struct {
 				First, Second []int
 				Version       int
-			}{[]int{1}, nil, 1}
+			}{[]int{1, 2}, nil, 2}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s: migrations (-want +got):\n%s", tc.reason, diff)
 			}
@@ -300,3 +300,93 @@ func TestConcurrentRotation(t *testing.T) {
 		})
 	}
 }
+
+func TestAPITokens(t *testing.T) {
+	for backend, openStore := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			st := openStore(t)
+			ctx := context.Background()
+			ada := &store.User{Email: "ada@example.com", Name: "Ada", PasswordHash: "h"}
+			bob := &store.User{Email: "bob@example.com", Name: "Bob", PasswordHash: "h"}
+			for _, u := range []*store.User{ada, bob} {
+				if err := st.CreateUser(ctx, u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			now := time.Now().UTC().Truncate(time.Second)
+			past := now.Add(-time.Hour)
+			tokens := []*store.APIToken{
+				{UserID: ada.ID, Name: "a", TokenHash: "h1", Prefix: "aichat_aaaaa", CreatedAt: now},
+				{UserID: ada.ID, Name: "b", Workspace: "dev", TokenHash: "h2", Prefix: "aichat_bbbbb", CreatedAt: now},
+				{UserID: ada.ID, Name: "old", TokenHash: "h3", Prefix: "aichat_ccccc", CreatedAt: now, ExpiresAt: &past},
+				{UserID: bob.ID, Name: "c", TokenHash: "h4", Prefix: "aichat_ddddd", CreatedAt: now},
+			}
+			for _, tk := range tokens {
+				if err := st.CreateAPIToken(ctx, tk); err != nil {
+					t.Fatal(err)
+				}
+			}
+			dup := &store.APIToken{UserID: ada.ID, Name: "dup", TokenHash: "h1", Prefix: "x"}
+			if err := st.CreateAPIToken(ctx, dup); !errors.Is(err, store.ErrDuplicate) {
+				t.Errorf("a second token with the same hash: %v", err)
+			}
+			active, err := st.CountActiveAPITokens(ctx, ada.ID, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			revokeOwn := st.RevokeAPIToken(ctx, ada.ID, tokens[0].ID, now)
+			revokeAgain := st.RevokeAPIToken(ctx, ada.ID, tokens[0].ID, now.Add(time.Hour))
+			revokeOthers := st.RevokeAPIToken(ctx, ada.ID, tokens[3].ID, now)
+			err = st.AddAPITokenUsage(ctx, []store.TokenUsage{
+				{TokenID: tokens[1].ID, Requests: 2, PromptTokens: 30, EvalTokens: 70, LastUsedAt: now},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.AddAPITokenUsage(ctx, []store.TokenUsage{{TokenID: tokens[1].ID, Requests: 1, PromptTokens: 5, EvalTokens: 6, LastUsedAt: now}}); err != nil {
+				t.Fatal(err)
+			}
+			byHash, err := st.APITokenByHash(ctx, "h1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, missing := st.APITokenByHash(ctx, "nope")
+			mine, err := st.ListAPITokens(ctx, ada.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			everyone, err := st.ListAPITokens(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type got struct {
+				Active                 int64
+				RevokeOwn, RevokeAgain error
+				RevokeOthers, Missing  error
+				RevokedAt              time.Time
+				Names                  []string
+				All                    int
+				Requests, Prompt, Eval int64
+				LastUsed               bool
+			}
+			g := got{Active: active, RevokeOwn: revokeOwn, RevokeAgain: revokeAgain, RevokeOthers: revokeOthers, Missing: missing, All: len(everyone)}
+			if byHash.RevokedAt != nil {
+				g.RevokedAt = byHash.RevokedAt.UTC()
+			}
+			for _, tk := range mine {
+				g.Names = append(g.Names, tk.Name)
+				if tk.Name == "b" {
+					g.Requests, g.Prompt, g.Eval, g.LastUsed = tk.Requests, tk.PromptTokens, tk.EvalTokens, tk.LastUsedAt != nil
+				}
+			}
+			want := got{Active: 2, RevokeOthers: store.ErrNotFound, Missing: store.ErrNotFound, RevokedAt: now,
+				Names: []string{"old", "b", "a"}, All: 4, Requests: 3, Prompt: 35, Eval: 76, LastUsed: true}
+			if diff := cmp.Diff(want, g, cmpErrors); diff != "" {
+				t.Errorf("API tokens (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// cmpErrors compares errors by identity (errors.Is).
+var cmpErrors = cmp.Comparer(func(a, b error) bool { return errors.Is(a, b) || errors.Is(b, a) })

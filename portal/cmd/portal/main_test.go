@@ -57,7 +57,7 @@ func TestAdminCommands(t *testing.T) {
 	}
 	h, _ := auth.NewHasher(4)
 	got := []any{first, second, root.Role, h.Compare(root.PasswordHash, pw[1]), granted, revoked}
-	want := []any{"schema version 1 (applied now: [1])\n", "schema version 1 (applied now: [])\n", "admin", true, "admin", "user"}
+	want := []any{"schema version 2 (applied now: [1 2])\n", "schema version 2 (applied now: [])\n", "admin", true, "admin", "user"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("migrate twice, created role, password works, grant, revoke (-want +got):\n%s", diff)
 	}
