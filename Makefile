@@ -72,6 +72,10 @@ portal: ## Run the portal alone on embedded SQLite (no cluster: workspace endpoi
 bench-portal: ## Load the portal's list/show endpoints: 1,000 users in MariaDB; exits 1 below 2,000 req/s or above 30 ms p99.
 	$(GO) run ./portal/bench -users 1000 -workspaces 2 -connections 16 -duration 10s -runs 3
 
+.PHONY: bench-gateway
+bench-gateway: ## Added latency of the LLM gateway over direct Ollama (p50/p99 of full request and first token), real Ollama and portal.
+	$(GO) run ./portal/gateway/bench -requests 200 -runs 3
+
 .PHONY: bench
 bench: ## The function's benchmark (ns/op and allocs/op of a full workspace).
 	$(GO) test ./function/ -run '^$$' -bench BenchmarkRunFunction -benchmem -count 6
