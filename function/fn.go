@@ -361,7 +361,8 @@ func (f *Function) compose(w *workspace, observed map[resource.Name]resource.Obs
 	}
 	if w.scaleToZero {
 		c.add("http-scaled-object", w.httpScaledObject())
-		c.add("ollama-scaled-object", w.followerScaledObject(ollamaName, "StatefulSet", componentOllama, w.ollamaUsers()))
+		c.add("ollama-http-scaled-object", w.ollamaHTTPScaledObject())
+		c.add("ollama-scaled-object", w.followerScaledObject(ollamaName, "StatefulSet", componentOllama, w.ollamaUsers(), w.ollamaTraffic()))
 		if w.spec.Pipelines.Enabled {
 			c.add("pipelines-scaled-object", w.followerScaledObject(pipelinesName, "Deployment", componentPipelines, w.pipelinesUsers()))
 		}

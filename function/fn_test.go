@@ -431,7 +431,7 @@ func TestRunFunctionComposesWorkspace(t *testing.T) {
 		"ScaleToZero": {
 			reason: "With scale to zero the Ingress goes through the interceptor, KEDA scales Open WebUI and Ollama, and no replicas are owned.",
 			req:    newRequest(xrJSON(exampleSpec, ""), withActiveNamespace()),
-			want:   want{keys: keys("ingress", "interceptor-service", "http-scaled-object", "ollama-scaled-object")},
+			want:   want{keys: keys("ingress", "interceptor-service", "http-scaled-object", "ollama-http-scaled-object", "ollama-scaled-object")},
 		},
 		"ScaleToZeroOff": {
 			reason: "Without scale to zero there are no KEDA objects and the workloads run one replica.",
@@ -446,13 +446,13 @@ func TestRunFunctionComposesWorkspace(t *testing.T) {
 		"Pipelines": {
 			reason: "Pipelines add their service account, workload, service, policy and scaled object.",
 			req:    newRequest(xrJSON(withPipelines, ""), withActiveNamespace()),
-			want: want{keys: keys("ingress", "interceptor-service", "http-scaled-object", "ollama-scaled-object",
+			want: want{keys: keys("ingress", "interceptor-service", "http-scaled-object", "ollama-http-scaled-object", "ollama-scaled-object",
 				"sa-pipelines", "pipelines", "pipelines-service", "network-policy-pipelines", "pipelines-scaled-object")},
 		},
 		"GatewayAPI": {
 			reason: "In GatewayAPI mode an HTTPRoute and a ReferenceGrant replace the Ingress and the ExternalName service.",
 			req:    newRequest(xrJSON(exampleSpec, ""), gateway, withActiveNamespace()),
-			want:   want{keys: keys("http-route", "reference-grant", "http-scaled-object", "ollama-scaled-object")},
+			want:   want{keys: keys("http-route", "reference-grant", "http-scaled-object", "ollama-http-scaled-object", "ollama-scaled-object")},
 		},
 		"GatewayAPINoScaleToZero": {
 			reason: "In GatewayAPI mode without scale to zero there is no ReferenceGrant.",
@@ -620,7 +620,7 @@ func TestRunFunctionReadyAndTTL(t *testing.T) {
 
 	// Everything observed ready.
 	req, rsp = converge(t, req)
-	if diff := cmp.Diff(keys("ingress", "interceptor-service", "http-scaled-object", "ollama-scaled-object", jobSummarizer, jobReviewer), desiredKeys(rsp)); diff != "" {
+	if diff := cmp.Diff(keys("ingress", "interceptor-service", "http-scaled-object", "ollama-http-scaled-object", "ollama-scaled-object", jobSummarizer, jobReviewer), desiredKeys(rsp)); diff != "" {
 		t.Errorf("converged desired resources: -want, +got:\n%s", diff)
 	}
 	for name, r := range rsp.GetDesired().GetResources() {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ type platform struct {
 	defaultModels   []string
 	kedaEnabled     bool
 	interceptor     v1beta1.Interceptor
+	externalScaler  string
 	conditionWait   time.Duration
 	responseHeader  time.Duration
 	ingressPeer     v1beta1.Peer
@@ -154,6 +156,7 @@ func newPlatform(in *v1beta1.Input) (*platform, error) {
 	if in.NamespacePrefix != nil {
 		p.namespacePrefix = *in.NamespacePrefix
 	}
+	p.externalScaler = or(in.KEDA.ExternalScaler, "keda-add-ons-http-external-scaler."+p.interceptor.Namespace+":9090")
 	if p.interceptor.Port == 0 {
 		p.interceptor.Port = 8080
 	}
@@ -287,6 +290,9 @@ func (p *platform) validate() error {
 	if p.interceptor.Port < 1 || p.interceptor.Port > 65535 {
 		return fmt.Errorf("input.keda.interceptor.port %d is not a port", p.interceptor.Port)
 	}
+	if host, port, ok := strings.Cut(p.externalScaler, ":"); !ok || host == "" || len(validation.IsValidPortNum(atoi(port))) > 0 {
+		return fmt.Errorf("input.keda.externalScaler %q must be host:port", p.externalScaler)
+	}
 	if errs := validation.IsDNS1123Label(p.interceptor.Service); len(errs) > 0 {
 		return fmt.Errorf("input.keda.interceptor.service %q: %s", p.interceptor.Service, errs[0])
 	}
@@ -375,4 +381,13 @@ func peer(in v1beta1.Peer, ns string, labels map[string]string) v1beta1.Peer {
 		return v1beta1.Peer{Namespace: ns, PodLabels: labels}
 	}
 	return v1beta1.Peer{Namespace: or(in.Namespace, ns), PodLabels: in.PodLabels}
+}
+
+// atoi is strconv.Atoi that maps a bad number to 0, an invalid port.
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0
+	}
+	return n
 }

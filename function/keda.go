@@ -101,12 +101,44 @@ func (w *workspace) httpScaledObject() *HTTPScaledObject {
 	}
 }
 
+// ollamaHTTPScaledObject routes API calls for Ollama's in-cluster host
+// through the KEDA interceptor: the portal's LLM gateway sends a sleeping
+// workspace's calls there, the interceptor holds them while Ollama starts,
+// and every running generation counts as traffic, so Ollama stays up as long
+// as the API is in use. KEDA must not create a ScaledObject of its own for
+// it (the annotation): Ollama's ScaledObject already scales the StatefulSet
+// and takes this traffic as one more trigger.
+func (w *workspace) ollamaHTTPScaledObject() *HTTPScaledObject {
+	m := w.meta(ollamaName, componentOllama)
+	if m.Annotations == nil {
+		m.Annotations = map[string]string{}
+	}
+	m.Annotations["httpscaledobject.keda.sh/skip-scaledobject-creation"] = "true"
+	return &HTTPScaledObject{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "http.keda.sh/v1alpha1", Kind: "HTTPScaledObject"},
+		ObjectMeta: m,
+		Spec: HTTPScaledObjectSpec{
+			Hosts: []string{w.ollamaHost()},
+			ScaleTargetRef: HTTPScaleTargetRef{
+				APIVersion: "apps/v1", Kind: "StatefulSet", Name: ollamaName,
+				Service: ollamaName, Port: ollamaPort,
+			},
+			Replicas:        ReplicaStruct{Min: 0, Max: 1},
+			ScaledownPeriod: w.idleAfter,
+			Timeouts: HTTPTimeouts{
+				ConditionWait:  w.p.conditionWait.String(),
+				ResponseHeader: w.p.responseHeader.String(),
+			},
+		},
+	}
+}
+
 // followerScaledObject makes a workload follow the pods that need it: while
 // any pod matching podSelector exists, the workload runs one replica; when
 // none does, it scales to zero. kubernetes-workload counts only pods that
 // have not terminated, so a finished model Job lets Ollama sleep again.
-func (w *workspace) followerScaledObject(name, kind, component, podSelector string) *ScaledObject {
-	return &ScaledObject{
+func (w *workspace) followerScaledObject(name, kind, component, podSelector string, extra ...ScaleTrigger) *ScaledObject {
+	so := &ScaledObject{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "keda.sh/v1alpha1", Kind: "ScaledObject"},
 		ObjectMeta: w.meta(name, component),
 		Spec: ScaledObjectSpec{
@@ -124,6 +156,17 @@ func (w *workspace) followerScaledObject(name, kind, component, podSelector stri
 			}},
 		},
 	}
+	so.Spec.Triggers = append(so.Spec.Triggers, extra...)
+	return so
+}
+
+// ollamaTraffic is the trigger that wakes Ollama on API calls held by the
+// interceptor (see ollamaHTTPScaledObject).
+func (w *workspace) ollamaTraffic() ScaleTrigger {
+	return ScaleTrigger{Type: "external-push", Metadata: map[string]string{
+		"httpScaledObject": ollamaName,
+		"scalerAddress":    w.p.externalScaler,
+	}}
 }
 
 // Pods that need Ollama: Open WebUI and running model Jobs.

@@ -116,3 +116,45 @@ func TestFollowerSelectorsMatchPods(t *testing.T) {
 		})
 	}
 }
+
+// Ollama wakes on API calls: the interceptor routes its in-cluster host, KEDA
+// creates no ScaledObject of its own for it, and Ollama's ScaledObject takes
+// the interceptor's traffic as a second trigger.
+func TestOllamaWakesOnAPICalls(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		in     *v1beta1.Input
+		scaler string
+	}{
+		"Default": {"The external scaler lives next to the interceptor.", nil, "keda-add-ons-http-external-scaler.keda:9090"},
+		"Input": {"The platform names its own external scaler.",
+			&v1beta1.Input{KEDA: v1beta1.KEDA{ExternalScaler: "http-scaler.autoscaling:9091"}}, "http-scaler.autoscaling:9091"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := testWorkspace(t, tc.in, exampleSpec)
+			h := w.ollamaHTTPScaledObject()
+			wantSpec := HTTPScaledObjectSpec{
+				Hosts:           []string{"ollama." + testNamespace + ".svc"},
+				ScaleTargetRef:  HTTPScaleTargetRef{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "ollama", Service: "ollama", Port: 11434},
+				Replicas:        ReplicaStruct{Min: 0, Max: 1},
+				ScaledownPeriod: 1800,
+				Timeouts:        HTTPTimeouts{ConditionWait: "5m0s", ResponseHeader: "5m0s"},
+			}
+			if diff := cmp.Diff(wantSpec, h.Spec); diff != "" {
+				t.Errorf("%s\nollamaHTTPScaledObject(): -want, +got:\n%s", tc.reason, diff)
+			}
+			if h.Annotations["httpscaledobject.keda.sh/skip-scaledobject-creation"] != "true" {
+				t.Errorf("%s\nollamaHTTPScaledObject(): want the skip-scaledobject-creation annotation, got %v", tc.reason, h.Annotations)
+			}
+			so := w.followerScaledObject(ollamaName, "StatefulSet", componentOllama, w.ollamaUsers(), w.ollamaTraffic())
+			want := ScaleTrigger{Type: "external-push", Metadata: map[string]string{"httpScaledObject": "ollama", "scalerAddress": tc.scaler}}
+			if n := len(so.Spec.Triggers); n != 2 {
+				t.Fatalf("%s\nwant the workload trigger and the traffic trigger, got %d triggers", tc.reason, n)
+			}
+			if diff := cmp.Diff(want, so.Spec.Triggers[1]); diff != "" {
+				t.Errorf("%s\ntraffic trigger: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}

@@ -85,8 +85,10 @@ func (w *workspace) networkPolicies() []*networkingv1.NetworkPolicy {
 		}}),
 		w.networkPolicy(componentOllama, w.selector(componentOllama),
 			[]networkingv1.NetworkPolicyIngressRule{{
+				// The interceptor forwards the gateway's calls to a
+				// workspace that was asleep.
 				From: []networkingv1.NetworkPolicyPeer{
-					w.podsOf(componentWebUI), w.podsOf(componentModelJob), elsewhere(w.p.gatewayPeer),
+					w.podsOf(componentWebUI), w.podsOf(componentModelJob), elsewhere(w.p.gatewayPeer), elsewhere(interceptor),
 				},
 				Ports: tcp(ollamaPort),
 			}},

@@ -68,7 +68,8 @@ func TestNetworkPolicies(t *testing.T) {
 			PodSelector: sel("ollama"),
 			PolicyTypes: both,
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  []networkingv1.NetworkPolicyPeer{pods("open-webui"), pods("model-job"), ns("aichat-system", map[string]string{"app.kubernetes.io/name": "aichat-portal"})},
+				From: []networkingv1.NetworkPolicyPeer{pods("open-webui"), pods("model-job"), ns("aichat-system", map[string]string{"app.kubernetes.io/name": "aichat-portal"}),
+					ns("keda", map[string]string{"app.kubernetes.io/component": "interceptor"})},
 				Ports: tcp(11434),
 			}},
 			Egress: []networkingv1.NetworkPolicyEgressRule{https},

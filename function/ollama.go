@@ -15,9 +15,15 @@ const (
 	modelsDir  = "/models"
 )
 
+// ollamaHost is Ollama's in-cluster host name: how Open WebUI and the model
+// Jobs reach it, and the host the KEDA interceptor routes API calls on.
+func (w *workspace) ollamaHost() string {
+	return ollamaName + "." + w.namespace + ".svc"
+}
+
 // ollamaURL is how Open WebUI and the model Jobs reach Ollama.
 func (w *workspace) ollamaURL() string {
-	return "http://" + ollamaName + "." + w.namespace + ".svc:11434"
+	return "http://" + w.ollamaHost() + ":11434"
 }
 
 func (w *workspace) serviceAccount(name, component string) *corev1.ServiceAccount {

@@ -61,7 +61,7 @@ func TestExampleClaim(t *testing.T) {
 
 	wantKinds := map[string][]string{
 		"NetworkPolicy":    {"allow-dns", "default-deny", "model-job", "ollama", "open-webui"},
-		"HTTPScaledObject": {"open-webui"},
+		"HTTPScaledObject": {"ollama", "open-webui"},
 		"ScaledObject":     {"ollama"},
 		"Ingress":          {"open-webui"},
 		"StatefulSet":      {"ollama"},

@@ -222,6 +222,12 @@ type KEDA struct {
 	// +optional
 	Interceptor Interceptor `json:"interceptor,omitempty"`
 
+	// ExternalScaler is the HTTP add-on's external scaler (host:port),
+	// which feeds the interceptor's traffic to Ollama's ScaledObject.
+	// Default keda-add-ons-http-external-scaler.<interceptor namespace>:9090.
+	// +optional
+	ExternalScaler string `json:"externalScaler,omitempty"`
+
 	// ConditionWait is how long the interceptor holds a request while the
 	// workspace wakes (Open WebUI takes long to start). Default 5m.
 	// +optional
