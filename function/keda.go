@@ -82,23 +82,8 @@ type ScaleTrigger struct {
 // The interceptor holds a request for up to conditionWait while Open WebUI
 // starts, and waits up to responseHeader for a slow first answer.
 func (w *workspace) httpScaledObject() *HTTPScaledObject {
-	return &HTTPScaledObject{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "http.keda.sh/v1alpha1", Kind: "HTTPScaledObject"},
-		ObjectMeta: w.meta(webUIName, componentWebUI),
-		Spec: HTTPScaledObjectSpec{
-			Hosts: []string{w.host},
-			ScaleTargetRef: HTTPScaleTargetRef{
-				APIVersion: "apps/v1", Kind: "Deployment", Name: webUIName,
-				Service: webUIName, Port: webUIServPort,
-			},
-			Replicas:        ReplicaStruct{Min: 0, Max: 1},
-			ScaledownPeriod: w.idleAfter,
-			Timeouts: HTTPTimeouts{
-				ConditionWait:  w.p.conditionWait.String(),
-				ResponseHeader: w.p.responseHeader.String(),
-			},
-		},
-	}
+	return w.scaleOnTraffic(w.meta(webUIName, componentWebUI), w.host,
+		HTTPScaleTargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: webUIName, Service: webUIName, Port: webUIServPort})
 }
 
 // ollamaHTTPScaledObject routes API calls for Ollama's in-cluster host
@@ -114,15 +99,19 @@ func (w *workspace) ollamaHTTPScaledObject() *HTTPScaledObject {
 		m.Annotations = map[string]string{}
 	}
 	m.Annotations["httpscaledobject.keda.sh/skip-scaledobject-creation"] = "true"
+	return w.scaleOnTraffic(m, w.ollamaHost(),
+		HTTPScaleTargetRef{APIVersion: "apps/v1", Kind: "StatefulSet", Name: ollamaName, Service: ollamaName, Port: ollamaPort})
+}
+
+// scaleOnTraffic routes host through the interceptor to target and scales
+// it between zero and one, idle after the claim's idleAfter.
+func (w *workspace) scaleOnTraffic(m metav1.ObjectMeta, host string, target HTTPScaleTargetRef) *HTTPScaledObject {
 	return &HTTPScaledObject{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "http.keda.sh/v1alpha1", Kind: "HTTPScaledObject"},
 		ObjectMeta: m,
 		Spec: HTTPScaledObjectSpec{
-			Hosts: []string{w.ollamaHost()},
-			ScaleTargetRef: HTTPScaleTargetRef{
-				APIVersion: "apps/v1", Kind: "StatefulSet", Name: ollamaName,
-				Service: ollamaName, Port: ollamaPort,
-			},
+			Hosts:           []string{host},
+			ScaleTargetRef:  target,
 			Replicas:        ReplicaStruct{Min: 0, Max: 1},
 			ScaledownPeriod: w.idleAfter,
 			Timeouts: HTTPTimeouts{

@@ -51,12 +51,7 @@ func (w *workspace) ollamaStatefulSet() *appsv1.StatefulSet {
 		pvc.Spec.StorageClassName = ptr(c)
 	}
 	probe := func(period, failures int32) *corev1.Probe {
-		return &corev1.Probe{
-			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromString("http")}},
-			PeriodSeconds:    period,
-			TimeoutSeconds:   5,
-			FailureThreshold: failures,
-		}
+		return probeOn(corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromString("http")}}, period, failures)
 	}
 	s := &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
@@ -134,4 +129,11 @@ func (w *workspace) service(name, component string, port, targetPort int32) *cor
 			}},
 		},
 	}
+}
+
+// probeOn is a probe of the container's "http" port. Every workload has a
+// startup probe that gives it minutes, then readiness and liveness probes
+// that differ only in period and patience.
+func probeOn(h corev1.ProbeHandler, period, failures int32) *corev1.Probe {
+	return &corev1.Probe{ProbeHandler: h, PeriodSeconds: period, TimeoutSeconds: 5, FailureThreshold: failures}
 }

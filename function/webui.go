@@ -82,12 +82,7 @@ func (w *workspace) defaultModel() string {
 
 func (w *workspace) webUIDeployment() *appsv1.Deployment {
 	probe := func(period, failures int32) *corev1.Probe {
-		return &corev1.Probe{
-			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
-			PeriodSeconds:    period,
-			TimeoutSeconds:   5,
-			FailureThreshold: failures,
-		}
+		return probeOn(corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}}, period, failures)
 	}
 	labels := w.labels(componentWebUI)
 	labels[labelWakesOllama] = "true"
@@ -140,12 +135,7 @@ func (w *workspace) webUIDeployment() *appsv1.Deployment {
 // Open WebUI calls with the shared key from the workspace Secret.
 func (w *workspace) pipelinesDeployment() *appsv1.Deployment {
 	probe := func(period, failures int32) *corev1.Probe {
-		return &corev1.Probe{
-			ProbeHandler:     corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
-			PeriodSeconds:    period,
-			TimeoutSeconds:   5,
-			FailureThreshold: failures,
-		}
+		return probeOn(corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}}, period, failures)
 	}
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
