@@ -1,0 +1,95 @@
+package controller
+
+import (
+	"sync"
+	"time"
+
+	"github.com/aichatworkspaces/workspaces/sre/incident"
+)
+
+// Record is an incident as diagnosed.
+type Record struct {
+	Incident  incident.Incident `json:"incident"`
+	Diagnosis string            `json:"diagnosis,omitempty"`
+	// Source is "llm", or "rules" when no LLM answered (none configured,
+	// rate-limited, or failed; Error says which).
+	Source    string    `json:"source"`
+	Error     string    `json:"error,omitempty"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastSeen  time.Time `json:"lastSeen"`
+}
+
+// History remembers diagnosed incidents by fingerprint, so the same incident
+// is not diagnosed twice while it keeps being seen. It is bounded: an entry
+// not seen for Window is forgotten, and beyond Max entries the least recently
+// seen goes first.
+type History struct {
+	Window time.Duration
+	Max    int
+
+	mu      sync.Mutex
+	entries map[string]*Record
+}
+
+// NewHistory returns an empty History.
+func NewHistory(window time.Duration, maxEntries int) *History {
+	return &History{Window: window, Max: maxEntries, entries: map[string]*Record{}}
+}
+
+// Seen reports whether the incident was diagnosed within the window, and
+// if so marks it seen now.
+func (h *History) Seen(fp string, now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r, ok := h.entries[fp]
+	if !ok || now.Sub(r.LastSeen) > h.Window {
+		return false
+	}
+	r.LastSeen = now
+	return true
+}
+
+// Add records a diagnosed incident.
+func (h *History) Add(fp string, r Record) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.entries[fp] = &r
+	h.evict(r.LastSeen)
+}
+
+func (h *History) evict(now time.Time) {
+	for fp, r := range h.entries {
+		if now.Sub(r.LastSeen) > h.Window {
+			delete(h.entries, fp)
+		}
+	}
+	for len(h.entries) > h.Max {
+		var oldest string
+		for fp, r := range h.entries {
+			if oldest == "" || r.LastSeen.Before(h.entries[oldest].LastSeen) {
+				oldest = fp
+			}
+		}
+		delete(h.entries, oldest)
+	}
+}
+
+// Len is the number of remembered incidents.
+func (h *History) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.entries)
+}
+
+// Workspace returns the remembered incidents of a workspace.
+func (h *History) Workspace(id string) []Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []Record
+	for _, r := range h.entries {
+		if r.Incident.Workspace == id {
+			out = append(out, *r)
+		}
+	}
+	return out
+}
