@@ -152,7 +152,7 @@ func Detect(s Snapshot) []Incident {
 			continue
 		}
 		reason := eventReason(&e)
-		if reason == "" {
+		if reason == "" || (reason == Unschedulable && !unscheduled(s.Pods, e.InvolvedObject.Name)) {
 			continue
 		}
 		add(reason, e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name, fmt.Sprintf("%s %s: %s: %s",
@@ -192,6 +192,18 @@ func eventReason(e *corev1.Event) string {
 		return VolumeNotBound
 	}
 	return ""
+}
+
+// unscheduled reports whether the named pod still waits for a node: a
+// FailedScheduling event outlives the moment (a pod waits seconds for its
+// PVC at every workspace's start) and is only an incident while it holds.
+func unscheduled(pods []corev1.Pod, name string) bool {
+	for _, p := range pods {
+		if p.Name == name {
+			return p.Spec.NodeName == "" && p.Status.Phase == corev1.PodPending
+		}
+	}
+	return false
 }
 
 func ownedByJob(p *corev1.Pod) bool {

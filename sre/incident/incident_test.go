@@ -76,6 +76,22 @@ func TestDetect(t *testing.T) {
 				Summary: "Job pull-x failed: BackoffLimitExceeded: Job has reached the specified backoff limit; its pod said: model x:1b Failed: file does not exist (exit code 4)",
 				Hint:    Hint(ModelJobFailed)}},
 		},
+		"unschedulable only while it holds": {
+			reason: "a FailedScheduling event counts only while its pod still waits for a node",
+			snap: Snapshot{
+				Pods: []corev1.Pod{
+					{ObjectMeta: metav1.ObjectMeta{Name: "waiting"}, Status: corev1.PodStatus{Phase: corev1.PodPending}},
+					{ObjectMeta: metav1.ObjectMeta{Name: "placed"}, Spec: corev1.PodSpec{NodeName: "n1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},
+				},
+				Events: []corev1.Event{
+					{Type: corev1.EventTypeWarning, Reason: "FailedScheduling", Message: "0/1 nodes are available", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "waiting"}},
+					{Type: corev1.EventTypeWarning, Reason: "FailedScheduling", Message: "unbound PVC", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "placed"}},
+					{Type: corev1.EventTypeWarning, Reason: "FailedScheduling", Message: "unbound PVC", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "gone"}},
+				},
+			},
+			want: []Incident{{Workspace: "ws1", Reason: Unschedulable, Object: "Pod/waiting",
+				Summary: "Pod waiting: FailedScheduling: 0/1 nodes are available", Hint: Hint(Unschedulable)}},
+		},
 		"pending PVC": {
 			reason: "a PVC is an incident only once Pending longer than PVCPendingAfter",
 			snap: Snapshot{PVCs: []corev1.PersistentVolumeClaim{

@@ -100,6 +100,14 @@ type Options struct {
 	// CRDs (files or directories) installed with Crossplane's and KEDA's.
 	CRDs []string
 
+	// EnforceQuotas runs kube-controller-manager's resourcequota-controller.
+	// Without it a ResourceQuota's status stays empty and the API server's
+	// quota admission enforces nothing; with it quotas refuse pods as in a
+	// real cluster (the ReplicaSet controller's FailedCreate "exceeded
+	// quota" events). Off by default so that suites opt in once proven
+	// under real quotas.
+	EnforceQuotas bool
+
 	// JobPodRunTime is how long a Pod owned by a Job runs on the fake node
 	// before it succeeds (default 2s).
 	JobPodRunTime time.Duration

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,11 +40,15 @@ var kubeControllers = []string{
 // fake node. They run as admin, like the system components they are.
 func (cp *ControlPlane) startWorkloadControllers(ctx context.Context) error {
 	admin := cp.users["admin"]
+	controllers := kubeControllers
+	if cp.opts.EnforceQuotas {
+		controllers = append(slices.Clone(controllers), "resourcequota-controller")
+	}
 	if _, err := cp.start("kube-controller-manager", cp.tools["kube-controller-manager"], []string{
 		"--kubeconfig=" + admin,
 		"--leader-elect=false",
 		"--secure-port=0",
-		"--controllers=" + strings.Join(kubeControllers, ","),
+		"--controllers=" + strings.Join(controllers, ","),
 		// The Service account token controller is off; the API server of
 		// envtest does not require service account tokens for Pods.
 		"--use-service-account-credentials=false",

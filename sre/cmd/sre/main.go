@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/aichatworkspaces/workspaces/function/version"
 	"github.com/aichatworkspaces/workspaces/sre/controller"
 	"github.com/aichatworkspaces/workspaces/sre/llm"
 	"github.com/aichatworkspaces/workspaces/sre/prompt"
@@ -50,7 +51,12 @@ func run() error {
 	flag.StringVar(&cfg.Model, "llm-model", os.Getenv("SRE_LLM_MODEL"), "model to ask")
 	flag.StringVar(&tokenFile, "llm-token-file", "", "file holding a bearer token for the LLM (the portal gateway's API token)")
 	flag.DurationVar(&cfg.Timeout, "llm-timeout", 2*time.Minute, "bound of one LLM request")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.Version)
+		return nil
+	}
 
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
