@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The function's runtime image, for people with Docker. It has the layout of
 # the offline build (`make package`, package/build/layout.go): static
-# /function and /model-job, the CA bundle, user 65532:65532, entrypoint
+# /function, /model-job and /sre, the CA bundle, user 65532:65532, entrypoint
 # /function, on an empty base. package/build/dockerfile_test.go checks this
 # file against that layout, so edit both together.
 #
@@ -21,13 +21,14 @@ WORKDIR /src
 # Modules first: this layer is reused until go.mod or go.sum change.
 COPY go.mod go.sum ./
 RUN go mod download
-# Only the packages the two programs are built from.
+# Only the packages the three programs are built from.
 COPY apis/ apis/
 COPY function/ function/
+COPY sre/ sre/
 ENV CGO_ENABLED=0
 RUN GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath \
       -ldflags "-s -w -X github.com/aichatworkspaces/workspaces/function/version.Version=${VERSION}" \
-      -o /out/ ./function/cmd/function ./function/cmd/model-job
+      -o /out/ ./function/cmd/function ./function/cmd/model-job ./sre/cmd/sre
 
 FROM scratch
 ARG VERSION=v0.1.0
@@ -39,7 +40,7 @@ LABEL org.opencontainers.image.title="function-aichat-workspace" \
 # Debian's ca-certificates from the golang image: model-job fetches fabric
 # patterns over HTTPS.
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /out/function /out/model-job /
+COPY --from=build /out/function /out/model-job /out/sre /
 USER 65532:65532
 WORKDIR /
 EXPOSE 9443/tcp

@@ -1,4 +1,4 @@
-// Package version holds the version the function and model-job binaries
+// Package version holds the version the function, model-job and sre binaries
 // were built as. The package build (package/build) and the Dockerfile set
 // it with -ldflags "-X github.com/aichatworkspaces/workspaces/function/version.Version=vX.Y.Z",
 // so `function --version` and `model-job --version` name the image they

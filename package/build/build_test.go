@@ -188,6 +188,7 @@ func TestPackages(t *testing.T) {
 			{Name: "function", Mode: 0o755, Type: tar.TypeReg},
 			{Name: "model-job", Mode: 0o755, Type: tar.TypeReg},
 			{Name: "package.yaml", Mode: 0o644, Type: tar.TypeReg},
+			{Name: "sre", Mode: 0o755, Type: tar.TypeReg},
 		}
 		if diff := cmp.Diff(want, files.entries, cmpopts.IgnoreFields(entry{}, "Size", "ModTime"), cmpopts.SortSlices(func(a, b entry) bool { return a.Name < b.Name })); diff != "" {
 			t.Errorf("the package's file system: -want, +got:\n%s", diff)
@@ -264,6 +265,14 @@ func TestPackages(t *testing.T) {
 			"ModelJobVersion": {
 				reason: "The version is stamped into model-job.",
 				binary: "model-job", args: []string{"--version"}, want: version,
+			},
+			"SREHelp": {
+				reason: "The SRE assistant starts and prints its flags.",
+				binary: "sre", args: []string{"--help"}, want: "-llm-url",
+			},
+			"SREVersion": {
+				reason: "The version is stamped into the SRE assistant.",
+				binary: "sre", args: []string{"--version"}, want: version,
 			},
 		}
 		for name, tc := range cases {

@@ -140,7 +140,7 @@ func TestRuntimeImage(t *testing.T) {
 			}
 			want := [][]entry{
 				{dir("etc/"), dir("etc/ssl/"), dir("etc/ssl/certs/"), file("etc/ssl/certs/ca-certificates.crt", 0o644, len("-----BEGIN CERTIFICATE-----\n"))},
-				{file("function", 0o755, len("#!binary function")), file("model-job", 0o755, len("#!binary model-job"))},
+				{file("function", 0o755, len("#!binary function")), file("model-job", 0o755, len("#!binary model-job")), file("sre", 0o755, len("#!binary sre"))},
 			}
 			if diff := cmp.Diff(want, layerEntries(t, img)); diff != "" {
 				t.Errorf("%s\nlayers: -want, +got:\n%s", tc.reason, diff)

@@ -29,6 +29,9 @@ const (
 	// ModelJobPath is the program of the model Jobs, which run the same
 	// image with this command (function/modeljobs.go).
 	ModelJobPath = "/model-job"
+	// SREPath is the SRE assistant (sre/), run as its own Deployment from
+	// the same image (sre/deploy).
+	SREPath = "/sre"
 	// CABundlePath is where Go's crypto/x509 looks for roots on Linux;
 	// model-job fetches fabric patterns over HTTPS from an empty base.
 	CABundlePath = "/etc/ssl/certs/ca-certificates.crt"
@@ -74,6 +77,7 @@ type Binary struct {
 var Binaries = []Binary{
 	{Path: FunctionPath, Package: "./function/cmd/function"},
 	{Path: ModelJobPath, Package: "./function/cmd/model-job"},
+	{Path: SREPath, Package: "./sre/cmd/sre"},
 }
 
 // Name is the file name `go build -o DIR/` gives the binary.
