@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
@@ -90,7 +91,9 @@ func TestDiagnoses(t *testing.T) {
 	// The controller runs under the ServiceAccount and RBAC we ship
 	// (impersonated), so a missing rule fails here as in a real install.
 	mustCreate(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "aichat-system"}})
-	if err := cp.Apply(ctx, repoRoot()+"/sre/deploy/rbac.yaml"); err != nil {
+	// The Deployment we ship is applied too, so the API server validates
+	// it (its pod "runs" on KWOK, which runs nothing).
+	if err := cp.Apply(ctx, repoRoot()+"/sre/deploy/rbac.yaml", repoRoot()+"/sre/deploy/deployment.yaml"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -167,6 +170,21 @@ spec:
 			return n >= 1, fmt.Sprintf("%d prompts; all sent: %v; Warning events: %v", n, sent.keys(), warnings(t, wsNS))
 		})
 	}
+	// The answers are in and reported (a record is kept once its
+	// diagnosis is written on the claim).
+	waitFor(t, "three LLM diagnoses reported", func() (bool, string) {
+		var got []string
+		for _, r := range history.Workspace(ws.ID) {
+			got = append(got, r.Incident.Reason+"/"+r.Source+" "+r.Error)
+		}
+		n := 0
+		for _, r := range history.Workspace(ws.ID) {
+			if r.Source == "llm" {
+				n++
+			}
+		}
+		return n == 3, fmt.Sprint(got)
+	})
 	for _, reason := range []string{incident.ImagePullFailed, incident.QuotaExceeded, incident.ModelJobFailed} {
 		if n := len(sent.find(reason)); n != 1 {
 			t.Errorf("%s: %d prompts, want 1", reason, n)
@@ -181,6 +199,7 @@ spec:
 	}
 	*secret = secrets.Items[0]
 	pullPrompt := sent.find(incident.ImagePullFailed)[0]
+	t.Logf("the prompt of the ImagePullFailed incident (%d bytes):\n%s", len(pullPrompt), pullPrompt)
 	for _, want := range []string{"ImagePullBackOff", image, "Workspace: " + ws.ID, "limits.cpu", "exceeded quota", "nosuch:1b: file does not exist", "Rule-based hint: An image cannot be pulled"} {
 		if !strings.Contains(pullPrompt, want) {
 			t.Errorf("the ImagePullFailed prompt lacks %q:\n%s", want, pullPrompt)
@@ -200,6 +219,16 @@ spec:
 		t.Errorf("Ollama saw %d chat requests, want 3 (one per incident)", got)
 	}
 
+	// Prometheus metrics count the incidents by reason.
+	for _, reason := range []string{incident.ImagePullFailed, incident.QuotaExceeded, incident.ModelJobFailed} {
+		if got := metricValue(t, "aichat_sre_incidents_total", "reason", reason); got != 1 {
+			t.Errorf("aichat_sre_incidents_total{reason=%q} = %v, want 1", reason, got)
+		}
+	}
+	if got := metricValue(t, "aichat_sre_llm_requests_total", "result", "ok"); got != 3 {
+		t.Errorf("aichat_sre_llm_requests_total{result=ok} = %v, want 3", got)
+	}
+
 	// The diagnosis is on the claim: an Incident condition and Events
 	// (what kubectl describe shows).
 	waitFor(t, "the Incident condition on the claim", func() (bool, string) {
@@ -214,6 +243,8 @@ spec:
 		}
 		return ok, fmt.Sprint(got)
 	})
+
+	t.Logf("the claim's Incident condition: %+v", controlplane.Conditions(getClaim(t))[controller.ConditionType])
 
 	// The condition survives Crossplane's claim sync: a change of the
 	// claim makes Crossplane reconcile it and rewrite its status.
@@ -514,4 +545,27 @@ func warnings(t *testing.T, ns string) []string {
 		}
 	}
 	return out
+}
+
+// metricValue reads a counter from the registry the manager's /metrics
+// endpoint serves.
+func metricValue(t *testing.T, name, label, value string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

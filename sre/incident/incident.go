@@ -46,6 +46,10 @@ const (
 // incident: binding takes seconds, provisioning a cloud disk a minute.
 const PVCPendingAfter = 3 * time.Minute
 
+// EventWindow is how recent a Warning event must be to count: events stay
+// in the API for an hour, long after what they said was fixed.
+const EventWindow = 15 * time.Minute
+
 // Workspace identifies a workspace and its claim.
 type Workspace struct {
 	ID             string `json:"id"`
@@ -148,7 +152,7 @@ func Detect(s Snapshot) []Incident {
 		}
 	}
 	for _, e := range s.Events {
-		if e.Type != corev1.EventTypeWarning {
+		if e.Type != corev1.EventTypeWarning || s.Now.Sub(LastSeen(&e)) > EventWindow {
 			continue
 		}
 		reason := eventReason(&e)
@@ -166,6 +170,22 @@ func Detect(s Snapshot) []Incident {
 		return cmp.Or(cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Object, b.Object))
 	})
 	return out
+}
+
+// LastSeen is when an event last happened, whichever API wrote it: core/v1
+// (lastTimestamp) or events.k8s.io/v1 (eventTime, series).
+func LastSeen(e *corev1.Event) time.Time {
+	t := e.LastTimestamp.Time
+	if e.Series != nil && e.Series.LastObservedTime.After(t) {
+		t = e.Series.LastObservedTime.Time
+	}
+	if e.EventTime.After(t) {
+		t = e.EventTime.Time
+	}
+	if t.IsZero() {
+		t = e.CreationTimestamp.Time
+	}
+	return t
 }
 
 func waitingReason(r string) string {

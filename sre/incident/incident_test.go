@@ -52,9 +52,10 @@ func TestDetect(t *testing.T) {
 				Summary: `container "app" of pod solo (image img:1) is waiting: CrashLoopBackOff: back-off 5m`, Hint: Hint(CrashLoopBackOff)}},
 		},
 		"quota event": {
-			reason: "the ReplicaSet controller's FailedCreate for an exceeded quota; other FailedCreate and Normal events are not incidents",
+			reason: "the ReplicaSet controller's recent FailedCreate for an exceeded quota; an old one, other FailedCreate and Normal events are not incidents",
 			snap: Snapshot{Events: []corev1.Event{
-				{Type: corev1.EventTypeWarning, Reason: "FailedCreate", Message: `pods "x" is forbidden: exceeded quota: workspace`, InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Name: "hog-1"}},
+				{Type: corev1.EventTypeWarning, Reason: "FailedCreate", Message: `pods "x" is forbidden: exceeded quota: workspace`, InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Name: "hog-1"}, LastTimestamp: metav1.NewTime(now.Add(-time.Minute))},
+				{Type: corev1.EventTypeWarning, Reason: "FailedCreate", Message: `pods "y" is forbidden: exceeded quota: workspace`, InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Name: "old"}, LastTimestamp: metav1.NewTime(now.Add(-EventWindow - time.Second))},
 				{Type: corev1.EventTypeWarning, Reason: "FailedCreate", Message: "something else", InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Name: "other"}},
 				{Type: corev1.EventTypeNormal, Reason: "FailedScheduling", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "n"}},
 			}},
@@ -84,9 +85,9 @@ func TestDetect(t *testing.T) {
 					{ObjectMeta: metav1.ObjectMeta{Name: "placed"}, Spec: corev1.PodSpec{NodeName: "n1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},
 				},
 				Events: []corev1.Event{
-					{Type: corev1.EventTypeWarning, Reason: "FailedScheduling", Message: "0/1 nodes are available", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "waiting"}},
-					{Type: corev1.EventTypeWarning, Reason: "FailedScheduling", Message: "unbound PVC", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "placed"}},
-					{Type: corev1.EventTypeWarning, Reason: "FailedScheduling", Message: "unbound PVC", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "gone"}},
+					{Type: corev1.EventTypeWarning, Reason: "FailedScheduling", Message: "0/1 nodes are available", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "waiting"}, LastTimestamp: metav1.NewTime(now)},
+					{Type: corev1.EventTypeWarning, Reason: "FailedScheduling", Message: "unbound PVC", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "placed"}, LastTimestamp: metav1.NewTime(now)},
+					{Type: corev1.EventTypeWarning, Reason: "FailedScheduling", Message: "unbound PVC", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "gone"}, LastTimestamp: metav1.NewTime(now)},
 				},
 			},
 			want: []Incident{{Workspace: "ws1", Reason: Unschedulable, Object: "Pod/waiting",
@@ -107,6 +108,26 @@ func TestDetect(t *testing.T) {
 			tc.snap.Workspace, tc.snap.Now = ws, now
 			if diff := cmp.Diff(tc.want, Detect(tc.snap)); diff != "" {
 				t.Errorf("%s\nDetect (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestLastSeen(t *testing.T) {
+	t1, t2 := now.Add(-time.Hour), now.Add(-time.Minute)
+	cases := map[string]struct {
+		e    corev1.Event
+		want time.Time
+	}{
+		"core/v1":          {corev1.Event{LastTimestamp: metav1.NewTime(t2)}, t2},
+		"events.k8s.io":    {corev1.Event{EventTime: metav1.NewMicroTime(t2)}, t2},
+		"series is latest": {corev1.Event{EventTime: metav1.NewMicroTime(t1), Series: &corev1.EventSeries{LastObservedTime: metav1.NewMicroTime(t2)}}, t2},
+		"creation only":    {corev1.Event{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(t1)}}, t1},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := LastSeen(&tc.e); !got.Equal(tc.want) {
+				t.Errorf("LastSeen = %s, want %s", got, tc.want)
 			}
 		})
 	}

@@ -65,10 +65,8 @@ func Build(s incident.Snapshot, inc incident.Incident, maxBytes int) string {
 	b.line(fmt.Sprintf("Workspace: %s (namespace %s)", s.Workspace.ID, s.Workspace.Namespace))
 
 	b.section("Warning events")
-	events := slices.Clone(s.Events)
-	slices.SortStableFunc(events, func(a, c corev1.Event) int { return c.LastTimestamp.Compare(a.LastTimestamp.Time) })
-	for _, e := range events {
-		b.line(fmt.Sprintf("- %s %s: %s (x%d): %s", e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, max(e.Count, 1), e.Message))
+	for _, e := range groupEvents(s.Events) {
+		b.line(fmt.Sprintf("- %s %s: %s (x%d): %s", e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Count, e.Message))
 	}
 	b.section("Pods")
 	for _, p := range s.Pods {
@@ -115,6 +113,35 @@ func Build(s incident.Snapshot, inc incident.Incident, maxBytes int) string {
 		b.line(fmt.Sprintf("- %s: %s, %s requested, class %s", pvc.Name, pvc.Status.Phase, req.String(), class))
 	}
 	return b.String()
+}
+
+// groupEvents folds the events about one object with one reason into one,
+// counting them all and keeping the latest message (a ReplicaSet refused by
+// its quota writes one event per pod it could not create), newest first.
+func groupEvents(events []corev1.Event) []corev1.Event {
+	type key struct{ kind, name, reason string }
+	byKey := map[key]*corev1.Event{}
+	var order []key
+	for _, e := range events {
+		k := key{e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason}
+		g, ok := byKey[k]
+		if !ok {
+			g = e.DeepCopy()
+			g.Count = 0
+			byKey[k] = g
+			order = append(order, k)
+		}
+		g.Count += max(e.Count, 1)
+		if !incident.LastSeen(&e).Before(incident.LastSeen(g)) {
+			g.Message, g.LastTimestamp, g.EventTime, g.Series = e.Message, e.LastTimestamp, e.EventTime, e.Series
+		}
+	}
+	out := make([]corev1.Event, 0, len(order))
+	for _, k := range order {
+		out = append(out, *byKey[k])
+	}
+	slices.SortStableFunc(out, func(a, c corev1.Event) int { return incident.LastSeen(&c).Compare(incident.LastSeen(&a)) })
+	return out
 }
 
 func state(s corev1.ContainerState) string {

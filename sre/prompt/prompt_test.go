@@ -1,8 +1,10 @@
 package prompt
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +31,10 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// snapshot has the facts of one workspace; events about one object with one
+// reason are folded into one line (count summed, latest message).
 func snapshot() incident.Snapshot {
 	return incident.Snapshot{
 		Workspace: incident.Workspace{ID: "ws1", Namespace: "aichat-ws1"},
@@ -40,7 +46,11 @@ func snapshot() incident.Snapshot {
 				Name: "webui", Image: "webui:1", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "pull https://u:p@reg/x"}},
 			}}},
 		}},
-		Events: []corev1.Event{{Type: "Warning", Reason: "FailedCreate", Count: 3, Message: "exceeded quota: workspace", InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Name: "hog"}}},
+		Events: []corev1.Event{
+			{Type: "Warning", Reason: "FailedCreate", Count: 3, Message: "exceeded quota: workspace (older)", InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Name: "hog"}, LastTimestamp: metav1.NewTime(t0)},
+			{Type: "Warning", Reason: "FailedScheduling", Message: "0/1 nodes", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "p"}, LastTimestamp: metav1.NewTime(t0.Add(time.Second))},
+			{Type: "Warning", Reason: "FailedCreate", Message: "exceeded quota: workspace", InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Name: "hog"}, LastTimestamp: metav1.NewTime(t0.Add(2 * time.Second))},
+		},
 		Quotas: []corev1.ResourceQuota{{ObjectMeta: metav1.ObjectMeta{Name: "workspace"}, Status: corev1.ResourceQuotaStatus{
 			Hard: corev1.ResourceList{corev1.ResourceLimitsCPU: resource.MustParse("2")},
 			Used: corev1.ResourceList{corev1.ResourceLimitsCPU: resource.MustParse("1500m")},
@@ -55,7 +65,8 @@ Summary: cannot pull
 Rule-based hint: check the image
 Workspace: ws1 (namespace aichat-ws1)
 Warning events:
-- ReplicaSet hog: FailedCreate (x3): exceeded quota: workspace
+- ReplicaSet hog: FailedCreate (x4): exceeded quota: workspace
+- Pod p: FailedScheduling (x1): 0/1 nodes
 Pods:
 - webui-1: phase Pending
   container webui image webui:1 ready=false restarts=0 state=waiting ImagePullBackOff: pull https://[redacted]@reg/x
@@ -71,8 +82,9 @@ PersistentVolumeClaims:
 
 func TestBuildIsBounded(t *testing.T) {
 	s := snapshot()
-	for range 500 {
-		s.Events = append(s.Events, corev1.Event{Type: "Warning", Reason: "BackOff", Message: strings.Repeat("é", 1000)})
+	for i := range 500 {
+		s.Events = append(s.Events, corev1.Event{Type: "Warning", Reason: "BackOff", Message: strings.Repeat("é", 1000),
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: fmt.Sprint("p", i)}})
 	}
 	inc := incident.Incident{Reason: incident.CrashLoopBackOff, Object: "Pod/p"}
 	for _, limit := range []int{512, DefaultMaxBytes} {
