@@ -54,13 +54,18 @@ func (p *prompts) Diagnose(ctx context.Context, system, prompt string) (string, 
 	return p.LLM.Diagnose(ctx, system, prompt)
 }
 
-func (p *prompts) find(reason string) []string {
+func (p *prompts) find(ws incident.Workspace, reason string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
 	for first, ps := range p.sent {
-		if strings.HasPrefix(first, "Incident: "+reason+" ") {
-			out = append(out, ps...)
+		if !strings.HasPrefix(first, "Incident: "+reason+" ") {
+			continue
+		}
+		for _, prompt := range ps {
+			if strings.Contains(prompt, "\nWorkspace: "+ws.ID+" ") {
+				out = append(out, prompt)
+			}
 		}
 	}
 	return out
@@ -97,38 +102,13 @@ func TestDiagnoses(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A tenant's workspace, owned by portal user 7 (the label the portal
-	// writes), becomes Ready first.
-	mustCreate(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-sre"}})
-	claim := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(`apiVersion: aichatworkspaces.io/v1alpha1
-kind: AIChatWorkspace
-metadata:
-  name: broken
-  namespace: team-sre
-  labels: {aichatworkspaces.io/owner-id: "7"}
-spec:
-  size: xsmall
-  models: [llama3.2:1b]
-  scaleToZero: {enabled: false}
-`), &claim.Object); err != nil {
-		t.Fatal(err)
-	}
-	mustCreate(t, claim)
-	claimRef := controlplane.Ref{APIVersion: v1alpha1.APIVersion, Kind: v1alpha1.ClaimKind, Namespace: "team-sre", Name: "broken"}
-	if err := controlplane.WaitForConditions(ctx, cp.Client, claimRef, timeout, "Ready", "Synced"); err != nil {
-		t.Fatalf("%v\n%s", err, controlplane.Describe(ctx, cp.Client, claimRef))
-	}
-	claim = getClaim(t)
-	wsNS, _, _ := unstructured.NestedString(claim.Object, "status", "namespace")
-	nsObj := &corev1.Namespace{}
-	if err := cp.Client.Get(ctx, client.ObjectKey{Name: wsNS}, nsObj); err != nil {
-		t.Fatal(err)
-	}
-	ws, ok := incident.WorkspaceOf(nsObj)
-	if !ok || ws.ClaimName != "broken" || ws.ClaimNamespace != "team-sre" {
-		t.Fatalf("the workspace namespace's labels do not name the claim: %v", nsObj.Labels)
-	}
+	// Two tenants' workspaces become Ready first: "broken" (owned by
+	// portal user 7, the label the portal writes) breaks three ways, its
+	// neighbour one way, and is then repaired.
+	createClaim(t, "team-sre", "broken")
+	createClaim(t, "team-sre-2", "neighbour")
+	ws, wsNS := waitWorkspace(t, "team-sre", "broken")
+	nb, nbNS := waitWorkspace(t, "team-sre-2", "neighbour")
 
 	// The SRE controller, asking the real Ollama through the counter.
 	client0, err := llm.New(llm.Config{URL: counter.URL, Model: "tiny", MaxTokens: 32})
@@ -143,10 +123,12 @@ spec:
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 
-	// 1. An image that cannot be pulled (written as the kubelet would).
+	// 1. An image that cannot be pulled (written as the kubelet would), in
+	// both workspaces.
 	webui := podOf(t, wsNS, "open-webui")
 	image := webui.Status.ContainerStatuses[0].Image
 	pullFailed(t, webui, "Back-off pulling image \""+image+"\": not found")
+	pullFailed(t, podOf(t, nbNS, "open-webui"), "Back-off pulling image \""+image+"\": not found")
 
 	// 2. A quota that blocks a rollout: more replicas of the largest pod
 	// the LimitRange admits than the quota holds; the ReplicaSet controller
@@ -163,10 +145,13 @@ spec:
 	jobPod := waitPod(t, wsNS, "batch.kubernetes.io/job-name=pull-nosuch")
 	failPod(t, jobPod, `{"model":"nosuch:1b","kind":"base","state":"Failed","message":"pull nosuch:1b: file does not exist"}`)
 
-	// Each incident is diagnosed once by the LLM.
+	// Each incident is diagnosed once by the LLM, the neighbour's too.
+	waitFor(t, "an LLM diagnosis of the neighbour's ImagePullFailed", func() (bool, string) {
+		return len(sent.find(nb, incident.ImagePullFailed)) == 1, fmt.Sprint(sent.keys())
+	})
 	for _, reason := range []string{incident.ImagePullFailed, incident.QuotaExceeded, incident.ModelJobFailed} {
 		waitFor(t, "an LLM diagnosis of "+reason, func() (bool, string) {
-			n := len(sent.find(reason))
+			n := len(sent.find(ws, reason))
 			return n >= 1, fmt.Sprintf("%d prompts; all sent: %v; Warning events: %v", n, sent.keys(), warnings(t, wsNS))
 		})
 	}
@@ -185,8 +170,12 @@ spec:
 		}
 		return n == 3, fmt.Sprint(got)
 	})
+	waitFor(t, "the neighbour's diagnosis reported", func() (bool, string) {
+		r := history.Workspace(nb.ID)
+		return len(r) == 1 && r[0].Source == "llm", fmt.Sprint(r)
+	})
 	for _, reason := range []string{incident.ImagePullFailed, incident.QuotaExceeded, incident.ModelJobFailed} {
-		if n := len(sent.find(reason)); n != 1 {
+		if n := len(sent.find(ws, reason)); n != 1 {
 			t.Errorf("%s: %d prompts, want 1", reason, n)
 		}
 	}
@@ -198,11 +187,22 @@ spec:
 		t.Fatalf("want the workspace's Secret to exist (err %v)", err)
 	}
 	*secret = secrets.Items[0]
-	pullPrompt := sent.find(incident.ImagePullFailed)[0]
+	pullPrompt := sent.find(ws, incident.ImagePullFailed)[0]
 	t.Logf("the prompt of the ImagePullFailed incident (%d bytes):\n%s", len(pullPrompt), pullPrompt)
-	for _, want := range []string{"ImagePullBackOff", image, "Workspace: " + ws.ID, "limits.cpu", "exceeded quota", "nosuch:1b: file does not exist", "Rule-based hint: An image cannot be pulled"} {
-		if !strings.Contains(pullPrompt, want) {
-			t.Errorf("the ImagePullFailed prompt lacks %q:\n%s", want, pullPrompt)
+	// Each prompt holds its own incident's facts and the workspace's
+	// state (the other incidents' facts may or may not be there yet: they
+	// happen concurrently).
+	wants := map[string][]string{
+		incident.ImagePullFailed: {"ImagePullBackOff", image, "Rule-based hint: An image cannot be pulled"},
+		incident.QuotaExceeded:   {"exceeded quota: workspace", "ReplicaSet hog-", "Rule-based hint: The workspace's ResourceQuota"},
+		incident.ModelJobFailed:  {"Job/pull-nosuch", "nosuch:1b: file does not exist", "exit code 4"},
+	}
+	for reason, facts := range wants {
+		p := sent.find(ws, reason)[0]
+		for _, want := range append(facts, "Workspace: "+ws.ID, "namespace "+wsNS, "- workspace limits.cpu: used ") {
+			if !strings.Contains(p, want) {
+				t.Errorf("the %s prompt lacks %q:\n%s", reason, want, p)
+			}
 		}
 	}
 	for name, all := range sent.all() {
@@ -215,28 +215,34 @@ spec:
 			}
 		}
 	}
-	if got := counter.Count("POST /api/chat"); got != 3 {
-		t.Errorf("Ollama saw %d chat requests, want 3 (one per incident)", got)
+	// Each prompt holds one workspace's facts: the other's never appear.
+	for name, all := range sent.all() {
+		if strings.Contains(all, ws.ID) == strings.Contains(all, nb.ID) {
+			t.Errorf("prompts %q: want exactly one workspace's facts (%s or %s):\n%s", name, ws.ID, nb.ID, all)
+		}
+	}
+	if got := counter.Count("POST /api/chat"); got != 4 {
+		t.Errorf("Ollama saw %d chat requests, want 4 (one per incident)", got)
 	}
 
 	// Prometheus metrics count the incidents by reason.
-	for _, reason := range []string{incident.ImagePullFailed, incident.QuotaExceeded, incident.ModelJobFailed} {
-		if got := metricValue(t, "aichat_sre_incidents_total", "reason", reason); got != 1 {
-			t.Errorf("aichat_sre_incidents_total{reason=%q} = %v, want 1", reason, got)
+	for reason, want := range map[string]float64{incident.ImagePullFailed: 2, incident.QuotaExceeded: 1, incident.ModelJobFailed: 1} {
+		if got := metricValue(t, "aichat_sre_incidents_total", "reason", reason); got != want {
+			t.Errorf("aichat_sre_incidents_total{reason=%q} = %v, want %v", reason, got, want)
 		}
 	}
-	if got := metricValue(t, "aichat_sre_llm_requests_total", "result", "ok"); got != 3 {
-		t.Errorf("aichat_sre_llm_requests_total{result=ok} = %v, want 3", got)
+	if got := metricValue(t, "aichat_sre_llm_requests_total", "result", "ok"); got != 4 {
+		t.Errorf("aichat_sre_llm_requests_total{result=ok} = %v, want 4", got)
 	}
 
 	// The diagnosis is on the claim: an Incident condition and Events
 	// (what kubectl describe shows).
 	waitFor(t, "the Incident condition on the claim", func() (bool, string) {
-		c := controlplane.Conditions(getClaim(t))[controller.ConditionType]
+		c := controlplane.Conditions(getClaim(t, "team-sre", "broken"))[controller.ConditionType]
 		return c.Status == "True" && strings.Contains(c.Message, "Diagnosis: "), fmt.Sprintf("%+v", c)
 	})
 	waitFor(t, "Events on the claim for each incident", func() (bool, string) {
-		got := claimEventReasons(t, getClaim(t))
+		got := claimEventReasons(t, getClaim(t, "team-sre", "broken"))
 		ok := true
 		for _, r := range []string{incident.ImagePullFailed, incident.QuotaExceeded, incident.ModelJobFailed} {
 			ok = ok && slices.Contains(got, r)
@@ -244,25 +250,25 @@ spec:
 		return ok, fmt.Sprint(got)
 	})
 
-	t.Logf("the claim's Incident condition: %+v", controlplane.Conditions(getClaim(t))[controller.ConditionType])
+	t.Logf("the claim's Incident condition: %+v", controlplane.Conditions(getClaim(t, "team-sre", "broken"))[controller.ConditionType])
 
 	// The condition survives Crossplane's claim sync: a change of the
 	// claim makes Crossplane reconcile it and rewrite its status.
 	patch := []byte(`{"metadata":{"labels":{"sre-test/touch":"1"}}}`)
-	if err := cp.Client.Patch(ctx, getClaim(t), client.RawPatch("application/merge-patch+json", patch)); err != nil {
+	if err := cp.Client.Patch(ctx, getClaim(t, "team-sre", "broken"), client.RawPatch("application/merge-patch+json", patch)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "Crossplane to sync the XR's label back", func() (bool, string) {
 		xr := &unstructured.Unstructured{}
 		xr.SetGroupVersionKind(schema.GroupVersionKind{Group: v1alpha1.Group, Version: v1alpha1.Version, Kind: v1alpha1.CompositeKind})
-		ref, _, _ := unstructured.NestedString(getClaim(t).Object, "spec", "resourceRef", "name")
+		ref, _, _ := unstructured.NestedString(getClaim(t, "team-sre", "broken").Object, "spec", "resourceRef", "name")
 		if err := cp.Client.Get(ctx, client.ObjectKey{Name: ref}, xr); err != nil {
 			return false, err.Error()
 		}
 		return xr.GetLabels()["sre-test/touch"] == "1", fmt.Sprint(xr.GetLabels())
 	})
 	time.Sleep(2 * time.Second) // the claim's own status write follows the XR apply
-	conds := controlplane.Conditions(getClaim(t))
+	conds := controlplane.Conditions(getClaim(t, "team-sre", "broken"))
 	if conds[controller.ConditionType].Status != "True" || conds["Synced"].Status != "True" {
 		t.Errorf("after Crossplane's sync want Incident and Synced True, got %+v", conds)
 	}
@@ -304,8 +310,24 @@ spec:
 		}
 		return false, "no record"
 	})
-	if got := counter.Count("POST /api/chat"); got != 3 {
-		t.Errorf("after a repeat Ollama saw %d chat requests, want still 3", got)
+	if got := counter.Count("POST /api/chat"); got != 4 {
+		t.Errorf("after a repeat Ollama saw %d chat requests, want still 4", got)
+	}
+
+	// Repaired: the neighbour's image is pulled after all (the kubelet
+	// reports the container running); with nothing wrong left, its
+	// Incident condition turns False.
+	waitFor(t, "the neighbour's Incident condition", func() (bool, string) {
+		c := controlplane.Conditions(getClaim(t, "team-sre-2", "neighbour"))[controller.ConditionType]
+		return c.Status == "True", fmt.Sprintf("%+v", c)
+	})
+	running(t, podOf(t, nbNS, "open-webui"))
+	waitFor(t, "the neighbour's Incident condition to turn False", func() (bool, string) {
+		c := controlplane.Conditions(getClaim(t, "team-sre-2", "neighbour"))[controller.ConditionType]
+		return c.Status == "False" && c.Reason == "NoIncident", fmt.Sprintf("%+v", c)
+	})
+	if got := counter.Count("POST /api/chat"); got != 4 {
+		t.Errorf("after the repair Ollama saw %d chat requests, want still 4", got)
 	}
 }
 
@@ -363,11 +385,11 @@ func mustCreate(t *testing.T, o client.Object) {
 	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), o) })
 }
 
-func getClaim(t *testing.T) *unstructured.Unstructured {
+func getClaim(t *testing.T, ns, name string) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(schema.GroupVersionKind{Group: v1alpha1.Group, Version: v1alpha1.Version, Kind: v1alpha1.ClaimKind})
-	if err := cp.Client.Get(t.Context(), client.ObjectKey{Namespace: "team-sre", Name: "broken"}, u); err != nil {
+	if err := cp.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -568,4 +590,60 @@ func metricValue(t *testing.T, name, label, value string) float64 {
 		}
 	}
 	return 0
+}
+
+// createClaim creates a tenant namespace and an xsmall claim in it, owned by
+// portal user 7.
+func createClaim(t *testing.T, ns, name string) {
+	t.Helper()
+	mustCreate(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	claim := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(fmt.Sprintf(`apiVersion: aichatworkspaces.io/v1alpha1
+kind: AIChatWorkspace
+metadata:
+  name: %s
+  namespace: %s
+  labels: {aichatworkspaces.io/owner-id: "7"}
+spec:
+  size: xsmall
+  models: [llama3.2:1b]
+  scaleToZero: {enabled: false}
+`, name, ns)), &claim.Object); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, claim)
+}
+
+// waitWorkspace waits until the claim is Ready and returns its workspace
+// as the controller finds it: from the labels of its namespace.
+func waitWorkspace(t *testing.T, ns, name string) (incident.Workspace, string) {
+	t.Helper()
+	ctx := t.Context()
+	ref := controlplane.Ref{APIVersion: v1alpha1.APIVersion, Kind: v1alpha1.ClaimKind, Namespace: ns, Name: name}
+	if err := controlplane.WaitForConditions(ctx, cp.Client, ref, timeout, "Ready", "Synced"); err != nil {
+		t.Fatalf("%v\n%s", err, controlplane.Describe(ctx, cp.Client, ref))
+	}
+	wsNS, _, _ := unstructured.NestedString(getClaim(t, ns, name).Object, "status", "namespace")
+	nsObj := &corev1.Namespace{}
+	if err := cp.Client.Get(ctx, client.ObjectKey{Name: wsNS}, nsObj); err != nil {
+		t.Fatal(err)
+	}
+	ws, ok := incident.WorkspaceOf(nsObj)
+	if !ok || ws.ClaimName != name || ws.ClaimNamespace != ns {
+		t.Fatalf("the workspace namespace's labels do not name the claim: %v", nsObj.Labels)
+	}
+	return ws, wsNS
+}
+
+// running writes the status a kubelet writes once the pod's first
+// container runs.
+func running(t *testing.T, pod *corev1.Pod) {
+	t.Helper()
+	p := pod.DeepCopy()
+	cs := &p.Status.ContainerStatuses[0]
+	cs.Ready, cs.Started = true, ptr.To(true)
+	cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}
+	if err := cp.Client.Status().Update(t.Context(), p); err != nil {
+		t.Fatalf("cannot write the pod's status as the kubelet would: %v", err)
+	}
 }
