@@ -1,6 +1,10 @@
 package controller
 
 import (
+	"cmp"
+	"encoding/json"
+	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -92,4 +96,31 @@ func (h *History) Workspace(id string) []Record {
 		}
 	}
 	return out
+}
+
+// All returns every remembered incident, most recently seen first.
+func (h *History) All() []Record {
+	h.mu.Lock()
+	out := make([]Record, 0, len(h.entries))
+	for _, r := range h.entries {
+		out = append(out, *r)
+	}
+	h.mu.Unlock()
+	slices.SortFunc(out, func(a, b Record) int {
+		return cmp.Or(b.LastSeen.Compare(a.LastSeen), cmp.Compare(a.Incident.Workspace, b.Incident.Workspace),
+			cmp.Compare(a.Incident.Reason, b.Incident.Reason), cmp.Compare(a.Incident.Object, b.Incident.Object))
+	})
+	return out
+}
+
+// ServeHTTP serves the history as JSON ({"incidents": [...]}), optionally
+// of one workspace (?workspace=<id>), for platform engineers: served next to
+// /metrics, never to tenants (it names every workspace).
+func (h *History) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	recs := h.All()
+	if ws := r.URL.Query().Get("workspace"); ws != "" {
+		recs = slices.DeleteFunc(recs, func(rec Record) bool { return rec.Incident.Workspace != ws })
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"incidents": recs})
 }

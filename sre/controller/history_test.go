@@ -1,6 +1,10 @@
 package controller
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +72,39 @@ func TestMessage(t *testing.T) {
 	long := clipBytes(strings.Repeat("ü", 2000), maxEventNote)
 	if len(long) > maxEventNote || !strings.HasSuffix(long, "…") {
 		t.Errorf("clipBytes: %d bytes, want at most %d ending in …", len(long), maxEventNote)
+	}
+}
+
+func TestHistoryServeHTTP(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := NewHistory(time.Hour, 10)
+	for i, ws := range []string{"a", "b", "a"} {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		inc := incident.Incident{Workspace: ws, Reason: incident.QuotaExceeded, Object: fmt.Sprint("ReplicaSet/", i)}
+		h.Add(inc.Fingerprint(), Record{Incident: inc, Source: "rules", FirstSeen: at, LastSeen: at})
+	}
+	cases := map[string]struct {
+		query string
+		want  []string
+	}{
+		"all, latest first": {"", []string{"ReplicaSet/2", "ReplicaSet/1", "ReplicaSet/0"}},
+		"one workspace":     {"?workspace=a", []string{"ReplicaSet/2", "ReplicaSet/0"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/incidents"+tc.query, nil))
+			var body struct{ Incidents []Record }
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range body.Incidents {
+				got = append(got, r.Incident.Object)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("objects (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -95,12 +97,9 @@ func TestDiagnoses(t *testing.T) {
 
 	// The controller runs under the ServiceAccount and RBAC we ship
 	// (impersonated), so a missing rule fails here as in a real install.
-	mustCreate(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "aichat-system"}})
 	// The Deployment we ship is applied too, so the API server validates
 	// it (its pod "runs" on KWOK, which runs nothing).
-	if err := cp.Apply(ctx, repoRoot()+"/sre/deploy/rbac.yaml", repoRoot()+"/sre/deploy/deployment.yaml"); err != nil {
-		t.Fatal(err)
-	}
+	installSRE(t, "deployment.yaml")
 
 	// Two tenants' workspaces become Ready first: "broken" (owned by
 	// portal user 7, the label the portal writes) breaks three ways, its
@@ -645,5 +644,23 @@ func running(t *testing.T, pod *corev1.Pod) {
 	cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}
 	if err := cp.Client.Status().Update(t.Context(), p); err != nil {
 		t.Fatalf("cannot write the pod's status as the kubelet would: %v", err)
+	}
+}
+
+// installSRE creates the aichat-system namespace (kept for the other tests:
+// a terminating namespace refuses new objects) and applies the RBAC we ship
+// and the given files of sre/deploy.
+func installSRE(t *testing.T, files ...string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "aichat-system"}}
+	if err := cp.Client.Create(t.Context(), ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	paths := []string{filepath.Join(repoRoot(), "sre", "deploy", "rbac.yaml")}
+	for _, f := range files {
+		paths = append(paths, filepath.Join(repoRoot(), "sre", "deploy", f))
+	}
+	if err := cp.Apply(t.Context(), paths...); err != nil {
+		t.Fatal(err)
 	}
 }

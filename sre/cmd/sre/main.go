@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -88,7 +89,7 @@ func run() error {
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme.Scheme,
 		Cache:                  controller.CacheOptions(),
-		Metrics:                metricsserver.Options{BindAddress: *metrics},
+		Metrics:                metricsserver.Options{BindAddress: *metrics, ExtraHandlers: map[string]http.Handler{"/incidents": opts.History}},
 		HealthProbeBindAddress: *health,
 	})
 	if err != nil {
