@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -84,6 +85,10 @@ type Reconciler struct {
 	client   client.Client
 	reader   client.Reader // uncached, for the claim
 	recorder events.EventRecorder
+	// resolved remembers the workspaces whose claim is known to show no
+	// open incident, so a healthy workspace costs no claim read per
+	// reconcile; after a restart each is read once.
+	resolved sync.Map // workspace ID -> struct{}
 }
 
 // Setup adds the controller to mgr; mgr's cache must use CacheOptions.
@@ -125,6 +130,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	found := incident.Detect(snap)
 	for _, inc := range found {
 		if r.opts.History.Seen(inc.Fingerprint(), snap.Now) {
+			// Known, but the claim was marked resolved since (the same
+			// incident came back within the window): show the remembered
+			// diagnosis again, without asking the LLM again.
+			if _, ok := r.resolved.Load(ws.ID); ok {
+				if rec, ok := r.opts.History.Get(inc.Fingerprint()); ok {
+					if err := r.report(ctx, ws, rec); err != nil {
+						return reconcile.Result{}, err
+					}
+				}
+			}
 			continue
 		}
 		incidentsTotal.WithLabelValues(inc.Reason).Inc()
@@ -203,6 +218,7 @@ func Message(rec Record) string {
 
 func (r *Reconciler) report(ctx context.Context, ws incident.Workspace, rec Record) error {
 	msg := Message(rec)
+	r.resolved.Delete(ws.ID)
 	claim, err := r.setCondition(ctx, ws, "True", rec.Incident.Reason, clipBytes(msg, maxConditionBytes))
 	if err != nil || claim == nil {
 		return err
@@ -214,8 +230,14 @@ func (r *Reconciler) report(ctx context.Context, ws incident.Workspace, rec Reco
 
 // resolve turns a True Incident condition False once no incident is left.
 func (r *Reconciler) resolve(ctx context.Context, ws incident.Workspace) error {
-	_, err := r.setCondition(ctx, ws, "False", reasonNoIncident, "No incident found in the workspace.", onlyIfTrue)
-	return err
+	if _, ok := r.resolved.Load(ws.ID); ok {
+		return nil
+	}
+	if _, err := r.setCondition(ctx, ws, "False", reasonNoIncident, "No incident found in the workspace.", onlyIfTrue); err != nil {
+		return err
+	}
+	r.resolved.Store(ws.ID, struct{}{})
+	return nil
 }
 
 type condOpt int

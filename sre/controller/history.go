@@ -53,6 +53,17 @@ func (h *History) Seen(fp string, now time.Time) bool {
 	return true
 }
 
+// Get returns the record of an incident.
+func (h *History) Get(fp string) (Record, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r, ok := h.entries[fp]
+	if !ok {
+		return Record{}, false
+	}
+	return *r, true
+}
+
 // Add records a diagnosed incident.
 func (h *History) Add(fp string, r Record) {
 	h.mu.Lock()

@@ -325,8 +325,15 @@ func TestDiagnoses(t *testing.T) {
 		c := controlplane.Conditions(getClaim(t, "team-sre-2", "neighbour"))[controller.ConditionType]
 		return c.Status == "False" && c.Reason == "NoIncident", fmt.Sprintf("%+v", c)
 	})
+	// It breaks the same way again within the history window: the claim
+	// shows the remembered diagnosis again, and the LLM is not asked again.
+	pullFailed(t, podOf(t, nbNS, "open-webui"), "Back-off pulling image \""+image+"\": not found again")
+	waitFor(t, "the neighbour's Incident condition to turn True again", func() (bool, string) {
+		c := controlplane.Conditions(getClaim(t, "team-sre-2", "neighbour"))[controller.ConditionType]
+		return c.Status == "True" && c.Reason == incident.ImagePullFailed && strings.Contains(c.Message, "Diagnosis: "), fmt.Sprintf("%+v", c)
+	})
 	if got := counter.Count("POST /api/chat"); got != 4 {
-		t.Errorf("after the repair Ollama saw %d chat requests, want still 4", got)
+		t.Errorf("after the repair and a relapse Ollama saw %d chat requests, want still 4", got)
 	}
 }
 
