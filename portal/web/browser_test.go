@@ -206,6 +206,9 @@ func (p *portal) register(t *testing.T, email, password string) {
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			testenv.Unavailable(t, "CHROMIUM_PATH: %v", err)
+		}
 		return p
 	}
 	for _, name := range []string{"chromium", "chromium-browser"} {
@@ -381,7 +384,8 @@ func (b *tab) waitText(text string) {
 
 func (b *tab) waitPath(path string) {
 	b.t.Helper()
-	b.waitFor("path "+path, `location.pathname + location.search === `+js(path)+` && !!document.querySelector('main h1')`, 15*time.Second)
+	b.waitFor("path "+path, `(() => { const m = document.querySelector('main'); return location.pathname + location.search === `+js(path)+
+		` && m.dataset.route === `+js(path)+` && !m.hasAttribute('aria-busy'); })()`, 15*time.Second)
 }
 
 // shoot saves the page at desktop and phone size. The layout is given a

@@ -115,6 +115,9 @@ async function render() {
   }
   renderNav();
 
+  // aria-busy tells assistive technology (and tests) that the old page is
+  // being replaced; data-route says which address the shown page is for.
+  main.setAttribute('aria-busy', 'true');
   const page = h('div.page');
   if (flash) {
     page.append(h(`div.notice.${flash.tone}`, { role: 'status' }, flash.message));
@@ -135,6 +138,8 @@ async function render() {
   }
   if (signal.aborted) return;
   main.replaceChildren(page);
+  main.dataset.route = location.pathname + location.search;
+  main.removeAttribute('aria-busy');
   cleanup = (out && out.cleanup) || null;
   document.title = `${(out && out.title) || 'AIChat'} · AIChat Workspaces`;
   // After a navigation, focus the heading so screen readers announce the
