@@ -236,6 +236,13 @@ type tab struct {
 
 func newTab(t *testing.T, p *portal, journey string) *tab {
 	t.Helper()
+	// The profile directory is removed by hand after the browser ends:
+	// Chromium's helper processes may still write to it for a moment after
+	// the main process exits, which t.TempDir's cleanup reports as an error.
+	profile, err := os.MkdirTemp("", "portal-web-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -244,7 +251,7 @@ func newTab(t *testing.T, p *portal, journey string) *tab {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 800),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -261,6 +268,13 @@ func newTab(t *testing.T, p *portal, journey string) *tab {
 		cancelT()
 		cancelC()
 		cancelA()
+		for i := 0; i < 50; i++ {
+			if err = os.RemoveAll(profile); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("leaving the browser profile %s: %v", profile, err)
 	})
 	// Script errors and CSP/Trusted Types violations fail the journey:
 	// they would be broken pages for users.
