@@ -30,8 +30,9 @@ generate: ## Regenerate the XRD, the function input CRD and deepcopy code.
 	$(GO) generate ./apis/...
 
 .PHONY: deps
-deps: ## Debian packages the builds need (headers for Ollama's cgo build); a no-op when present.
+deps: ## Debian packages the builds and tests need (Ollama's headers, Chromium for portal/web); a no-op when present.
 	bash test/tools/ollama/deps.sh
+	sh portal/web/deps.sh
 
 .PHONY: tools
 tools: deps ## Build (once) and cache every tool binary the tests use.
@@ -67,6 +68,11 @@ package: ## Build the function image tarball and both Crossplane packages into _
 .PHONY: portal
 portal: ## Run the portal alone on embedded SQLite (no cluster: workspace endpoints answer 503). PORTAL_ADDR sets the address.
 	mkdir -p .work && $(GO) run ./portal/cmd/portal --sqlite-path .work/portal.db
+
+.PHONY: test-web
+test-web: ## The web front end in real Chromium (SQLite and MariaDB, a real kube-apiserver); screenshots in test/screenshots/web/.
+	sh portal/web/deps.sh
+	$(GO) test -count=1 ./portal/web/
 
 .PHONY: bench-portal
 bench-portal: ## Load the portal's list/show endpoints: 1,000 users in MariaDB; exits 1 below 2,000 req/s or above 30 ms p99.
