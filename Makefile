@@ -72,6 +72,10 @@ run: ## Run everything locally: control plane, Crossplane + function, our packag
 	$(GO) build -o bin/platform ./test/platform/cmd/platform
 	bin/platform $(ARGS)
 
+.PHONY: chart
+chart: ## Lint and test the portal's Helm chart: helm lint --strict, rendering, RBAC equality, server-side dry-run on a real API server.
+	$(GO) test -count=1 ./portal/chart/
+
 .PHONY: portal
 portal: ## Run the portal alone on embedded SQLite (no cluster: workspace endpoints answer 503). PORTAL_ADDR sets the address.
 	mkdir -p .work && $(GO) run ./portal/cmd/portal --sqlite-path .work/portal.db
