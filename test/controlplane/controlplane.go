@@ -128,8 +128,9 @@ type Options struct {
 
 // A ControlPlane is a running harness. Its fields are read-only.
 type ControlPlane struct {
-	// Dir is the temporary directory holding process logs, kubeconfigs and
-	// certificates. Stop removes it.
+	// Dir is the directory holding process logs, kubeconfigs, certificates
+	// and etcd's data: a temporary one Stop removes, or Options.DataDir,
+	// which Stop keeps.
 	Dir string
 	// Config is an admin (system:masters) client configuration.
 	Config *rest.Config
