@@ -5,6 +5,8 @@
 #   make render    render an XR through the real Crossplane engine
 #   make generate  regenerate the XRD, the input CRD and deepcopy code
 #   make package   the function's runtime image and both .xpkg files in _output (VERSION=v0.1.0)
+#   make run       the whole product locally: control plane, Crossplane, function, portal (Ctrl-C stops)
+#   make chart     lint and test the portal's Helm chart (portal/chart)
 #
 # Heavy tools (Crossplane CLI and core, kube-apiserver, etcd, ...) are built
 # once from the Go module proxy into the user cache directory (see
@@ -64,6 +66,16 @@ endif
 .PHONY: package
 package: ## Build the function image tarball and both Crossplane packages into _output (offline, no Docker).
 	$(GO) run ./package/build/cmd/package -version $(VERSION) -out _output
+
+.PHONY: run
+run: ## Run everything locally: control plane, Crossplane + function, our packages, the portal. Data in .work/platform; ARGS=-reset-admin etc.
+	@echo "make run: compiling the platform into bin/ (Go build cache: seconds after the first time)"
+	$(GO) build -o bin/platform ./test/platform/cmd/platform
+	bin/platform $(ARGS)
+
+.PHONY: chart
+chart: ## Lint and test the portal's Helm chart: helm lint --strict, rendering, RBAC equality, server-side dry-run on a real API server.
+	$(GO) test -count=1 ./portal/chart/
 
 .PHONY: portal
 portal: ## Run the portal alone on embedded SQLite (no cluster: workspace endpoints answer 503). PORTAL_ADDR sets the address.

@@ -63,7 +63,11 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	if generated {
 		log.Warn("dev mode: generated a random JWT secret; tokens will not survive a restart (set PORTAL_JWT_SECRET_FILE)")
 	}
-	st, db, err := store.Open(cfg.DSN, cfg.SQLitePath, log)
+	dsn, err := cfg.Database()
+	if err != nil {
+		return nil, err
+	}
+	st, db, err := store.Open(dsn, cfg.SQLitePath, log)
 	if err != nil {
 		return nil, err
 	}

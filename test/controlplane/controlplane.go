@@ -27,6 +27,10 @@
 //
 // Every process gets free ports and its own temporary directory, so test
 // packages using the harness run in parallel.
+//
+// The local platform (test/platform, `make run`) sets Options.DataDir
+// instead: a fixed directory whose etcd data outlives Stop, so a second
+// Start finds the objects of the first.
 package controlplane
 
 import (
@@ -111,12 +115,22 @@ type Options struct {
 	// Log receives progress: tool builds and startup steps (default
 	// os.Stderr).
 	Log io.Writer
+
+	// DataDir, when set, is where the control plane lives instead of a
+	// fresh temporary directory: etcd's data, logs, kubeconfigs and
+	// certificates. Stop keeps it, so the next Start on it finds every
+	// object of the last run. Certificates and kubeconfigs are made anew on
+	// each start (envtest issues a new CA each time), at the same paths.
+	// One control plane at a time may use a DataDir; Start kills what a
+	// dead previous owner left running there.
+	DataDir string
 }
 
 // A ControlPlane is a running harness. Its fields are read-only.
 type ControlPlane struct {
-	// Dir is the temporary directory holding process logs, kubeconfigs and
-	// certificates. Stop removes it.
+	// Dir is the directory holding process logs, kubeconfigs, certificates
+	// and etcd's data: a temporary one Stop removes, or Options.DataDir,
+	// which Stop keeps.
 	Dir string
 	// Config is an admin (system:masters) client configuration.
 	Config *rest.Config
@@ -166,7 +180,7 @@ func Start(ctx context.Context, o Options) (_ *ControlPlane, err error) {
 		return nil, err
 	}
 	reapOrphans()
-	dir, err := os.MkdirTemp("", dirPrefix)
+	dir, err := controlPlaneDir(o.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -245,8 +259,14 @@ func (cp *ControlPlane) startAPIServer(_ context.Context) error {
 	// Directories inside Dir, so Stop (or reapOrphans) removes them and
 	// their paths identify this control plane's etcd and kube-apiserver.
 	certDir, dataDir := filepath.Join(cp.Dir, "apiserver-certs"), filepath.Join(cp.Dir, "etcd-data")
+	// envtest keeps serving certificates it finds but then knows no CA for
+	// them: start every run with an empty certificate directory. etcd's
+	// data is what a DataDir keeps.
+	if err := os.RemoveAll(certDir); err != nil {
+		return err
+	}
 	for _, d := range []string{certDir, dataDir} {
-		if err := os.Mkdir(d, 0o700); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
 	}
@@ -287,8 +307,19 @@ func (cp *ControlPlane) startAPIServer(_ context.Context) error {
 	return err
 }
 
+// AddUser adds a user authenticated by a client certificate (CN name,
+// O groups) and returns the path of its kubeconfig. It has no rights but
+// those bound to its name or groups: e.g. the name
+// system:serviceaccount:NS:SA is authorized as that ServiceAccount.
+func (cp *ControlPlane) AddUser(name string, groups ...string) (string, error) {
+	if _, err := cp.addUser(name, groups...); err != nil {
+		return "", err
+	}
+	return cp.users[name], nil
+}
+
 // addUser adds an envtest user (a client certificate) and writes its
-// kubeconfig to Dir/<name>.kubeconfig.
+// kubeconfig to Dir/<name>.kubeconfig (colons in name become dashes).
 func (cp *ControlPlane) addUser(name string, groups ...string) (*envtest.AuthenticatedUser, error) {
 	u, err := cp.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
 	if err != nil {
@@ -298,7 +329,7 @@ func (cp *ControlPlane) addUser(name string, groups ...string) (*envtest.Authent
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(cp.Dir, name+".kubeconfig")
+	path := filepath.Join(cp.Dir, strings.ReplaceAll(name, ":", "-")+".kubeconfig")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return nil, err
 	}
@@ -493,6 +524,12 @@ func (cp *ControlPlane) Stop() {
 			}
 		}
 		killRecorded(cp.Dir)
+		if cp.opts.DataDir != "" {
+			// Everything has stopped: the next Start owns the directory.
+			_ = os.Remove(filepath.Join(cp.Dir, "pids"))
+			_ = os.Remove(filepath.Join(cp.Dir, "owner"))
+			return
+		}
 		if os.Getenv("AICHAT_KEEP_CONTROLPLANE_DIR") != "" {
 			fmt.Fprintf(cp.opts.Log, "controlplane: kept %s\n", cp.Dir)
 			return

@@ -94,6 +94,15 @@ var (
 	}
 )
 
+// Helm lints and renders the portal's chart (portal/chart) in its tests;
+// the version string is what `helm version` and the chart's
+// kubeVersion checks see.
+var Helm = Tool{
+	Name: "helm", Module: "helm", Key: "helm-v4.3.1",
+	Package: "helm.sh/helm/v4/cmd/helm",
+	LDFlags: "-s -w -X=helm.sh/helm/v4/internal/version.version=v4.3.1",
+}
+
 // etcd and kube-apiserver share one directory because envtest wants both in
 // its BinaryAssetsDirectory.
 const controlPlaneKey = "kubernetes-v1.35.4-etcd-v3.6.5"
@@ -103,6 +112,7 @@ var All = map[string]Tool{
 	"crossplane-cli":          CrossplaneCLI,
 	"crossplane-core":         CrossplaneCore,
 	"etcd":                    Etcd,
+	"helm":                    Helm,
 	"kube-apiserver":          KubeAPIServer,
 	"kube-controller-manager": KubeControllerManager,
 	"kube-scheduler":          KubeScheduler,

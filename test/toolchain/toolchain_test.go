@@ -26,6 +26,7 @@ func TestVersionsAgree(t *testing.T) {
 		"kube-controller-manager": {KubeControllerManager, []string{"k8s.io/kubernetes", "go.etcd.io/etcd/server/v3"}},
 		"kube-scheduler":          {KubeScheduler, []string{"k8s.io/kubernetes", "go.etcd.io/etcd/server/v3"}},
 		"kwok":                    {KWOK, []string{"sigs.k8s.io/kwok"}},
+		"helm":                    {Helm, []string{"helm.sh/helm/v4"}},
 		"ollama":                  {Ollama, []string{"github.com/ollama/ollama"}},
 	}
 	if diff := cmp.Diff(Names(), sortedKeys(cases)); diff != "" {
