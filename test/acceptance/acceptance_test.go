@@ -50,8 +50,7 @@ func TestChainsawSuite(t *testing.T) {
 			filepath.Join(root, "package", "configuration", "composition.yaml"),
 		},
 	})
-	report := t.TempDir()
-	out, err := RunChainsaw(t, chainsaw, cp.Kubeconfig, dir, report)
+	out, err := RunChainsaw(t, chainsaw, cp.Kubeconfig, dir)
 	if err != nil {
 		t.Fatalf("chainsaw failed (%v):\n%s", err, out)
 	}
@@ -61,14 +60,13 @@ func TestChainsawSuite(t *testing.T) {
 // RunChainsaw runs the suite in dir against the cluster of kubeconfig and
 // returns its combined output. kubectl (for the script steps) is looked up
 // on PATH.
-func RunChainsaw(t *testing.T, chainsaw, kubeconfig, dir, reportDir string) ([]byte, error) {
+func RunChainsaw(t *testing.T, chainsaw, kubeconfig, dir string) ([]byte, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), suiteTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chainsaw, "test",
 		"--config", filepath.Join(dir, ".chainsaw.yaml"),
 		"--test-dir", dir,
-		"--report-path", reportDir,
 		// Colours make the CI log unreadable.
 		"--no-color",
 	)
