@@ -23,6 +23,7 @@ XR ?=
 VERSION ?= v0.1.0
 OBSERVED ?=
 REQUIRED ?=
+CLAIMS ?= 100
 
 .PHONY: all
 all: test
@@ -97,6 +98,20 @@ bench-gateway: ## Added latency of the LLM gateway over direct Ollama (p50/p99 o
 .PHONY: bench
 bench: ## The function's benchmark (ns/op and allocs/op of a full workspace).
 	$(GO) test ./function/ -run '^$$' -bench BenchmarkRunFunction -benchmem -count 6
+
+.PHONY: e2e
+e2e: tools ## The end-to-end scenarios and the Chainsaw acceptance suite on the local control plane.
+	$(GO) test $(GOFLAGS_TEST) -timeout $(TEST_TIMEOUT) ./test/e2e/ ./test/acceptance/
+
+.PHONY: acceptance
+acceptance: ## The Chainsaw acceptance suite (test/acceptance) against the cluster of KUBECONFIG, with the product installed.
+	@test -n "$(KUBECONFIG)" || { echo "make acceptance KUBECONFIG=path/to/kubeconfig: the cluster to test, with the product installed"; exit 1; }
+	chainsaw=$$($(GO) run ./test/toolchain/cmd/toolchain path chainsaw) && \
+	KUBECONFIG=$(KUBECONFIG) $$chainsaw test --config test/acceptance/.chainsaw.yaml --test-dir test/acceptance --no-color
+
+.PHONY: bench-e2e
+bench-e2e: ## N claims (CLAIMS, default 100) on the local control plane: time to all Ready, p50/p99, function CPU and peak RSS, core peak RSS; exits 1 past 3 min or 100 MiB.
+	$(GO) run ./test/bench-e2e -claims $(CLAIMS)
 
 .PHONY: help
 help:

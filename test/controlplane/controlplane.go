@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,13 @@ type Options struct {
 	// no function.
 	Function     fnv1.FunctionRunnerServiceServer
 	FunctionName string
+
+	// FunctionBinary, instead of Function, runs a function binary (e.g.
+	// function/cmd/function built) as its own process, served over mTLS
+	// with the harness's server certificate (TLS_SERVER_CERTS_DIR) as a
+	// function Pod would be: its CPU time and memory are then its own, for
+	// benchmarks (PID("function")).
+	FunctionBinary string
 
 	// CrossplaneRBAC are manifests (files or directories) applied before
 	// Crossplane starts: the product's ClusterRoles labelled
@@ -172,8 +180,11 @@ func Start(ctx context.Context, o Options) (_ *ControlPlane, err error) {
 	if o.StartTimeout == 0 {
 		o.StartTimeout = defaultStartTimeout
 	}
-	if o.Function != nil && o.FunctionName == "" {
+	if (o.Function != nil || o.FunctionBinary != "") && o.FunctionName == "" {
 		return nil, errors.New("options: Function needs a FunctionName (the functionRef name of the Compositions)")
+	}
+	if o.Function != nil && o.FunctionBinary != "" {
+		return nil, errors.New("options: Function and FunctionBinary exclude each other")
 	}
 	tools, err := buildTools(ctx, o.Log)
 	if err != nil {
@@ -397,6 +408,9 @@ func (cp *ControlPlane) startFunction(ctx context.Context) error {
 		return err
 	}
 	cp.pki = pki
+	if cp.opts.FunctionBinary != "" {
+		return cp.startFunctionProcess(ctx)
+	}
 	if cp.opts.Function == nil {
 		return nil
 	}
@@ -413,6 +427,56 @@ func (cp *ControlPlane) startFunction(ctx context.Context) error {
 	}
 	cp.Function = fs
 	return registerFunction(ctx, cp.Client, cp.opts.FunctionName, fs.Endpoint())
+}
+
+// startFunctionProcess runs Options.FunctionBinary on a free port and
+// registers it once it listens.
+func (cp *ControlPlane) startFunctionProcess(ctx context.Context) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := cp.start("function", cp.opts.FunctionBinary, []string{
+		"--address=" + addr,
+		// No metrics server: its fixed default port would clash between
+		// harnesses.
+		"--metrics-address=",
+	}, []string{"TLS_SERVER_CERTS_DIR=" + cp.pki.ServerDir})
+	if err != nil {
+		return err
+	}
+	if err := WaitFor(ctx, time.Minute, "the function process to listen on "+addr, func(context.Context) (bool, string, error) {
+		if done, err := p.exited(); done {
+			return false, "", fmt.Errorf("function exited (%v); last log lines:\n%s", err, p.tail(30))
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		_ = c.Close()
+		return true, "", nil
+	}); err != nil {
+		return err
+	}
+	// The server certificate names localhost.
+	return registerFunction(ctx, cp.Client, cp.opts.FunctionName, fmt.Sprintf("dns:///localhost:%d", port))
+}
+
+// PID returns the process id of a process the harness started, by its name
+// (see LogPath), while it runs.
+func (cp *ControlPlane) PID(name string) (int, bool) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	for _, p := range cp.procs {
+		if p.name == name {
+			if done, _ := p.exited(); done {
+				return 0, false
+			}
+			return p.cmd.Process.Pid, true
+		}
+	}
+	return 0, false
 }
 
 // startCrossplane starts core out of cluster, as the package runtime

@@ -19,6 +19,7 @@ func TestVersionsAgree(t *testing.T) {
 		tool    Tool
 		modules []string // modules whose versions the key must carry
 	}{
+		"chainsaw":                {Chainsaw, []string{"github.com/kyverno/chainsaw"}},
 		"crossplane-cli":          {CrossplaneCLI, []string{"github.com/crossplane/cli/v2"}},
 		"crossplane-core":         {CrossplaneCore, []string{"github.com/crossplane/crossplane/v2"}},
 		"etcd":                    {Etcd, []string{"k8s.io/kubernetes", "go.etcd.io/etcd/server/v3"}},
