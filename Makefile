@@ -100,8 +100,8 @@ bench: ## The function's benchmark (ns/op and allocs/op of a full workspace).
 	$(GO) test ./function/ -run '^$$' -bench BenchmarkRunFunction -benchmem -count 6
 
 .PHONY: e2e
-e2e: tools ## The end-to-end scenarios and the Chainsaw acceptance suite on the local control plane.
-	$(GO) test $(GOFLAGS_TEST) -timeout $(TEST_TIMEOUT) ./test/e2e/ ./test/acceptance/
+e2e: tools ## The suites against real parts: end-to-end scenarios and Chainsaw on the local control plane, model Jobs on a real Ollama.
+	$(GO) test $(GOFLAGS_TEST) -timeout $(TEST_TIMEOUT) ./test/e2e/ ./test/acceptance/ ./function/modeljob/ ./test/ollama/
 
 .PHONY: acceptance
 acceptance: ## The Chainsaw acceptance suite (test/acceptance) against the cluster of KUBECONFIG, with the product installed.
