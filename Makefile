@@ -4,7 +4,7 @@
 #   make unit      the quick subset: API types and the function's unit tests
 #   make render    render an XR through the real Crossplane engine
 #   make generate  regenerate the XRD, the input CRD and deepcopy code
-#   make package   the function's runtime image and both .xpkg files in _output (VERSION=v0.1.0)
+#   make package   the function's and the portal's runtime images and both .xpkg files in _output (VERSION=v0.1.0)
 #   make run       the whole product locally: control plane, Crossplane, function, portal (Ctrl-C stops)
 #   make chart     lint and test the portal's Helm chart (portal/chart)
 #
@@ -65,7 +65,7 @@ else
 endif
 
 .PHONY: package
-package: ## Build the function image tarball and both Crossplane packages into _output (offline, no Docker).
+package: ## Build the function and portal image tarballs and both Crossplane packages into _output (offline, no Docker).
 	$(GO) run ./package/build/cmd/package -version $(VERSION) -out _output
 
 .PHONY: run

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -27,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/aichatworkspaces/workspaces/package/build"
 	"github.com/aichatworkspaces/workspaces/test/controlplane"
 	"github.com/aichatworkspaces/workspaces/test/toolchain"
 )
@@ -258,6 +260,58 @@ func TestPodHardening(t *testing.T) {
 				t.Errorf("the portal's pod (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestImageMatchesPackage checks the chart's container against the image
+// `make package` builds (package/build's PortalImage), so the two have one
+// source of truth: the default image is the one the packager tags, the
+// args are the image's default command, the pod runs as the image's user,
+// and the container port is the one the image exposes and PORTAL_ADDR
+// listens on.
+func TestImageMatchesPackage(t *testing.T) {
+	type container struct {
+		Image      string
+		Args       []string
+		User       string
+		Port       string
+		Addr       string
+		TmpMounted bool // the image's SQLite path and Go's os.TempDir are writable
+	}
+	d := find(t, mustRender(t, ""), "Deployment", release)
+	spec, _, _ := unstructured.NestedMap(d.Object, "spec", "template", "spec")
+	c, _, _ := unstructured.NestedSlice(spec, "containers")
+	ctr := c[0].(map[string]any)
+	user, _, _ := unstructured.NestedInt64(spec, "securityContext", "runAsUser")
+	group, _, _ := unstructured.NestedInt64(spec, "securityContext", "runAsGroup")
+	ports, _, _ := unstructured.NestedSlice(ctr, "ports")
+	got := container{Image: ns(ctr, "image"), User: fmt.Sprintf("%d:%d", user, group)}
+	got.Args, _, _ = unstructured.NestedStringSlice(ctr, "args")
+	for _, p := range ports {
+		p := p.(map[string]any)
+		n, _, _ := unstructured.NestedInt64(p, "containerPort")
+		got.Port += fmt.Sprintf("%d/%s", n, strings.ToLower(ns(p, "protocol")))
+	}
+	env, _, _ := unstructured.NestedSlice(ctr, "env")
+	for _, e := range env {
+		if e := e.(map[string]any); e["name"] == "PORTAL_ADDR" {
+			got.Addr, _ = e["value"].(string)
+		}
+	}
+	mounts, _, _ := unstructured.NestedSlice(ctr, "volumeMounts")
+	for _, m := range mounts {
+		got.TmpMounted = got.TmpMounted || ns(m.(map[string]any), "mountPath") == path.Dir(build.PortalSQLitePath)
+	}
+	want := container{
+		Image:      build.PortalImageRepository + ":" + build.DefaultVersion,
+		Args:       build.PortalImage.Cmd,
+		User:       build.User,
+		Port:       build.PortalPort,
+		Addr:       build.PortalAddr,
+		TmpMounted: true,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the chart's portal container against package/build's PortalImage (-want +got):\n%s", diff)
 	}
 }
 
