@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # The function's runtime image, for people with Docker. It has the layout of
-# the offline build (`make package`, package/build/layout.go): static
-# /function, /model-job and /sre, the CA bundle, user 65532:65532, entrypoint
-# /function, on an empty base. package/build/dockerfile_test.go checks this
-# file against that layout, so edit both together.
+# the offline build (`make package`, FunctionImage in
+# package/build/layout.go): static /function, /model-job and /sre, the CA bundle,
+# user 65532:65532, entrypoint /function, on an empty base.
+# package/build/dockerfile_test.go checks this file against that layout, so
+# edit both together. The portal's image has its own, portal/Dockerfile.
 #
 #   docker build --build-arg VERSION=v0.1.0 \
 #     -t ghcr.io/aichatworkspaces/function-aichat-workspace:v0.1.0 .

@@ -4,7 +4,9 @@
 #   make unit      the quick subset: API types and the function's unit tests
 #   make render    render an XR through the real Crossplane engine
 #   make generate  regenerate the XRD, the input CRD and deepcopy code
-#   make package   the function's runtime image and both .xpkg files in _output (VERSION=v0.1.0)
+#   make package   the function's and the portal's runtime images and both .xpkg files in _output (VERSION=v0.1.0)
+#   make run       the whole product locally: control plane, Crossplane, function, portal (Ctrl-C stops)
+#   make chart     lint and test the portal's Helm chart (portal/chart)
 #
 # Heavy tools (Crossplane CLI and core, kube-apiserver, etcd, ...) are built
 # once from the Go module proxy into the user cache directory (see
@@ -21,6 +23,7 @@ XR ?=
 VERSION ?= v0.1.0
 OBSERVED ?=
 REQUIRED ?=
+CLAIMS ?= 100
 
 .PHONY: all
 all: test
@@ -30,8 +33,9 @@ generate: ## Regenerate the XRD, the function input CRD and deepcopy code.
 	$(GO) generate ./apis/...
 
 .PHONY: deps
-deps: ## Debian packages the builds need (headers for Ollama's cgo build); a no-op when present.
+deps: ## Debian packages the builds and tests need (Ollama's headers, Chromium for portal/web); a no-op when present.
 	bash test/tools/ollama/deps.sh
+	sh portal/web/deps.sh
 
 .PHONY: tools
 tools: deps ## Build (once) and cache every tool binary the tests use.
@@ -61,12 +65,27 @@ else
 endif
 
 .PHONY: package
-package: ## Build the function image tarball and both Crossplane packages into _output (offline, no Docker).
+package: ## Build the function and portal image tarballs and both Crossplane packages into _output (offline, no Docker).
 	$(GO) run ./package/build/cmd/package -version $(VERSION) -out _output
+
+.PHONY: run
+run: ## Run everything locally: control plane, Crossplane + function, our packages, the portal. Data in .work/platform; ARGS=-reset-admin etc.
+	@echo "make run: compiling the platform into bin/ (Go build cache: seconds after the first time)"
+	$(GO) build -o bin/platform ./test/platform/cmd/platform
+	bin/platform $(ARGS)
+
+.PHONY: chart
+chart: ## Lint and test the portal's Helm chart: helm lint --strict, rendering, RBAC equality, server-side dry-run on a real API server.
+	$(GO) test -count=1 ./portal/chart/
 
 .PHONY: portal
 portal: ## Run the portal alone on embedded SQLite (no cluster: workspace endpoints answer 503). PORTAL_ADDR sets the address.
 	mkdir -p .work && $(GO) run ./portal/cmd/portal --sqlite-path .work/portal.db
+
+.PHONY: test-web
+test-web: ## The web front end in real Chromium (SQLite and MariaDB, a real kube-apiserver); screenshots in test/screenshots/web/.
+	sh portal/web/deps.sh
+	$(GO) test -count=1 ./portal/web/
 
 .PHONY: bench-portal
 bench-portal: ## Load the portal's list/show endpoints: 1,000 users in MariaDB; exits 1 below 2,000 req/s or above 30 ms p99.
@@ -80,6 +99,20 @@ bench-gateway: ## Added latency of the LLM gateway over direct Ollama (p50/p99 o
 bench: ## The function's benchmark (ns/op and allocs/op of a full workspace).
 	$(GO) test ./function/ -run '^$$' -bench BenchmarkRunFunction -benchmem -count 6
 
+.PHONY: e2e
+e2e: tools ## The suites against real parts: end-to-end scenarios and Chainsaw on the local control plane, model Jobs on a real Ollama.
+	$(GO) test $(GOFLAGS_TEST) -timeout $(TEST_TIMEOUT) ./test/e2e/ ./test/acceptance/ ./function/modeljob/ ./test/ollama/
+
+.PHONY: acceptance
+acceptance: ## The Chainsaw acceptance suite (test/acceptance) against the cluster of KUBECONFIG, with the product installed.
+	@test -n "$(KUBECONFIG)" || { echo "make acceptance KUBECONFIG=path/to/kubeconfig: the cluster to test, with the product installed"; exit 1; }
+	chainsaw=$$($(GO) run ./test/toolchain/cmd/toolchain path chainsaw) && \
+	KUBECONFIG=$(KUBECONFIG) $$chainsaw test --config test/acceptance/.chainsaw.yaml --test-dir test/acceptance --no-color
+
+.PHONY: bench-e2e
+bench-e2e: ## N claims (CLAIMS, default 100) on the local control plane: time to all Ready, p50/p99, function CPU and peak RSS, core peak RSS; exits 1 past 3 min or 100 MiB.
+	$(GO) run ./test/bench-e2e -claims $(CLAIMS)
+
 .PHONY: help
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

@@ -110,7 +110,10 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, "cannot write the workspace status"))
 		return rsp, nil
 	}
-	f.report(rsp, oxr.Resource.Object, w, status, c.ready())
+	ready := c.ready()
+	f.report(rsp, oxr.Resource.Object, w, status, ready)
+	f.log.Debug("Composed workspace", "xr", w.xrName, "namespace", w.namespace,
+		"resources", len(c.objects), "models-ready", status.ModelsReady, "ready", ready)
 	return rsp, nil
 }
 

@@ -27,7 +27,7 @@ const benchSpec = `{
 // benchRequest is the request for benchSpec once the namespace is Active,
 // the Secret exists and every pull is complete, so every assistant Job is
 // composed.
-func benchRequest(b *testing.B) *fnv1.RunFunctionRequest {
+func benchRequest(b testing.TB) *fnv1.RunFunctionRequest {
 	b.Helper()
 	opts := []reqOption{
 		withActiveNamespace(),
@@ -42,19 +42,31 @@ func benchRequest(b *testing.B) *fnv1.RunFunctionRequest {
 	return newRequest(xrJSON(benchSpec, ""), opts...)
 }
 
+// TestBenchmarkComposesEverything keeps the benchmark honest in every test
+// run: its request must compose the whole workspace, or the benchmark would
+// measure less than it claims.
+func TestBenchmarkComposesEverything(t *testing.T) {
+	checkBenchRequest(t, testFunction(), benchRequest(t))
+}
+
+func checkBenchRequest(tb testing.TB, f *Function, req *fnv1.RunFunctionRequest) {
+	tb.Helper()
+	rsp, err := f.RunFunction(context.Background(), req)
+	if err != nil || len(fatalResults(rsp)) > 0 {
+		tb.Fatalf("RunFunction: %v %v", err, rsp.GetResults())
+	}
+	// commonKeys, one more pull, four assistants, and the five objects of
+	// scale to zero with an Ingress.
+	if got := len(rsp.GetDesired().GetResources()); got != len(commonKeys)+1+4+5 {
+		tb.Fatalf("RunFunction: %d desired resources, want every object and all 7 Jobs: %v", got, desiredKeys(rsp))
+	}
+}
+
 func BenchmarkRunFunction(b *testing.B) {
 	req := benchRequest(b)
 	f := testFunction()
 	ctx := context.Background()
-
-	// Check once that the request composes the whole workspace.
-	rsp, err := f.RunFunction(ctx, req)
-	if err != nil || len(fatalResults(rsp)) > 0 {
-		b.Fatalf("RunFunction: %v %v", err, rsp.GetResults())
-	}
-	if got := len(rsp.GetDesired().GetResources()); got != len(commonKeys)+1+4+4 {
-		b.Fatalf("RunFunction: %d desired resources, want every object and all 7 Jobs: %v", got, desiredKeys(rsp))
-	}
+	checkBenchRequest(b, f, req)
 
 	b.ReportAllocs()
 	for b.Loop() {

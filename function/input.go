@@ -321,6 +321,9 @@ func (p *platform) validate() error {
 	if err := validatePatternSource(p.patternSource, p.patternVolume != nil); err != nil {
 		return err
 	}
+	if err := restrictedVolume(p.patternVolume); err != nil {
+		return fmt.Errorf("input.patterns.volume: %w", err)
+	}
 	for _, d := range []struct {
 		field  string
 		d, min time.Duration
@@ -390,4 +393,19 @@ func atoi(s string) int {
 		return 0
 	}
 	return n
+}
+
+// restrictedVolume accepts the volume types the restricted Pod Security
+// Standard allows: the workspace namespace enforces it, so a model Job with
+// another type (a hostPath, say) would never get a pod.
+func restrictedVolume(v *corev1.VolumeSource) error {
+	if v == nil {
+		return nil
+	}
+	switch {
+	case v.ConfigMap != nil, v.CSI != nil, v.DownwardAPI != nil, v.EmptyDir != nil, v.Ephemeral != nil,
+		v.PersistentVolumeClaim != nil, v.Projected != nil, v.Secret != nil, v.Image != nil:
+		return nil
+	}
+	return fmt.Errorf("only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected and secret volumes run under the restricted Pod Security Standard the workspace enforces")
 }

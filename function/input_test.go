@@ -187,6 +187,8 @@ func TestNewPlatformErrors(t *testing.T) {
 		"CIDR":          {"Pull CIDRs carry a prefix length.", v1beta1.Input{Network: v1beta1.Network{PullCIDRs: []string{"10.0.0.0/8", "10.0.0.1"}}}, "input.network.pullCIDRs[1]"},
 		"SourceRelPath": {"A pattern source is a URL or an absolute directory.", v1beta1.Input{Patterns: v1beta1.Patterns{Source: "patterns/"}}, "input.patterns.source"},
 		"SourceUnclean": {"A pattern directory is clean.", v1beta1.Input{Patterns: v1beta1.Patterns{Source: "/data/../patterns"}}, "input.patterns.source"},
+		"VolumeHostPath": {"A hostPath volume would be refused by the workspace's Pod Security Standard.",
+			v1beta1.Input{Patterns: v1beta1.Patterns{Source: "/patterns", Volume: &corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/srv/patterns"}}}}, "input.patterns.volume"},
 		"SourceVolumeURL": {"A mounted volume needs a directory source.",
 			v1beta1.Input{Patterns: v1beta1.Patterns{Volume: &corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}, "input.patterns.source"},
 		"ConditionWait":  {"Durations are positive.", v1beta1.Input{KEDA: v1beta1.KEDA{ConditionWait: neg}}, "input.keda.conditionWait"},

@@ -19,7 +19,7 @@ type Options struct {
 	OutDir string
 	// Version is a semantic version with a leading v, e.g. v0.1.0.
 	Version string
-	// Created dates the image (SOURCE_DATE_EPOCH; the Unix epoch when
+	// Created dates the images (SOURCE_DATE_EPOCH; the Unix epoch when
 	// unset), so rebuilding the same source gives the same digests.
 	Created time.Time
 	// CABundle defaults to HostCABundle.
@@ -32,11 +32,11 @@ type Options struct {
 
 // Result names the files a build wrote.
 type Result struct {
-	// RuntimeImage is the function's runtime image tarball.
-	RuntimeImage string
+	// FunctionImage and PortalImage are the runtime image tarballs.
+	FunctionImage, PortalImage string
 	// Function and Configuration are the .xpkg files.
 	Function, Configuration string
-	// BinDir holds the static binaries that went into the image.
+	// BinDir holds the static binaries that went into the images.
 	BinDir string
 }
 
@@ -48,17 +48,24 @@ const (
 
 // Files returns where a build of version into outDir writes.
 func Files(outDir, version string) Result {
-	p := Platform.OS + "-" + Platform.Architecture
 	return Result{
-		RuntimeImage:  filepath.Join(outDir, FunctionPackage+"-runtime-"+p+"-"+version+".tar"),
+		FunctionImage: ImageTarball(outDir, FunctionImage, version),
+		PortalImage:   ImageTarball(outDir, PortalImage, version),
 		Function:      filepath.Join(outDir, FunctionPackage+"-"+version+".xpkg"),
 		Configuration: filepath.Join(outDir, ConfigurationPackage+"-"+version+".xpkg"),
-		BinDir:        filepath.Join(outDir, "bin", p),
+		BinDir:        filepath.Join(outDir, "bin", Platform.OS+"-"+Platform.Architecture),
 	}
 }
 
-// Build builds the binaries, the runtime image, the function package with
-// the image embedded and the Configuration package.
+// ImageTarball is where a build of version into outDir writes the image
+// of spec: <name>-runtime-<os>-<arch>-<version>.tar.
+func ImageTarball(outDir string, spec ImageSpec, version string) string {
+	return filepath.Join(outDir, spec.Name()+"-runtime-"+Platform.OS+"-"+Platform.Architecture+"-"+version+".tar")
+}
+
+// Build builds the binaries and the runtime image of each of Images, the
+// function package with the function's image embedded and the
+// Configuration package.
 func Build(ctx context.Context, o Options) (Result, error) {
 	if !semver.IsValid(o.Version) || semver.Build(o.Version) != "" {
 		// Build metadata ("+...") is not allowed in an image tag.
@@ -80,24 +87,27 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		return nil
 	}
 
-	if err := step("built "+binaryNames()+" for "+Platform.String(), func() error {
-		return BuildBinaries(ctx, o.Root, r.BinDir, Platform, o.Version, o.Log)
-	}); err != nil {
-		return r, err
-	}
-	if err := step("wrote the runtime image "+r.RuntimeImage, func() error {
-		img, err := RuntimeImage(ImageInput{BinDir: r.BinDir, CABundle: o.CABundle, Version: o.Version, Created: o.Created, Platform: Platform})
-		if err != nil {
-			return err
+	for _, spec := range Images {
+		if err := step("built "+spec.BinaryNames()+" for "+Platform.String(), func() error {
+			return BuildBinaries(ctx, o.Root, r.BinDir, spec, Platform, o.Version, o.Log)
+		}); err != nil {
+			return r, err
 		}
-		return WriteImage(r.RuntimeImage, o.Version, img)
-	}); err != nil {
-		return r, err
+		tarball := ImageTarball(o.OutDir, spec, o.Version)
+		if err := step("wrote the runtime image "+tarball, func() error {
+			img, err := RuntimeImage(spec, ImageInput{BinDir: r.BinDir, CABundle: o.CABundle, Version: o.Version, Created: o.Created, Platform: Platform})
+			if err != nil {
+				return err
+			}
+			return WriteImage(tarball, spec.Repository, o.Version, img)
+		}); err != nil {
+			return r, err
+		}
 	}
 	if err := step("wrote the function package "+r.Function, func() error {
 		return BuildXpkg(ctx, o.Crossplane, XpkgArgs{
 			PackageRoot:         filepath.Join(o.Root, "package", "function"),
-			RuntimeImageTarball: r.RuntimeImage,
+			RuntimeImageTarball: r.FunctionImage,
 			Out:                 r.Function,
 		})
 	}); err != nil {

@@ -6,16 +6,20 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"debug/buildinfo"
 	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,10 +39,11 @@ import (
 	"github.com/aichatworkspaces/workspaces/test/toolchain"
 )
 
-// TestPackages builds the real artefacts once (two static binaries with the
-// shipped flags, the runtime image, both xpkgs with the real Crossplane CLI)
-// and checks them the way Crossplane and a container runtime see them:
-// loaded back from the files with go-containerregistry.
+// TestPackages builds the real artefacts once (three static binaries with
+// the shipped flags, the function's and the portal's runtime images, both
+// xpkgs with the real Crossplane CLI) and checks them the way Crossplane, a
+// container runtime and the portal's chart see them: loaded back from the
+// files with go-containerregistry.
 func TestPackages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -54,6 +59,9 @@ func TestPackages(t *testing.T) {
 	// artefacts.
 	const version = "v0.1.0-test.1"
 	created := time.Unix(1700000000, 0).UTC()
+	// What the Makefile exports: the build must not let it reach binaries
+	// that do not ask for it (see BuildSettings).
+	t.Setenv("GOFLAGS", "-tags=nomsgpack")
 	var log bytes.Buffer
 	start := time.Now()
 	r, err := build.Build(ctx, build.Options{
@@ -65,9 +73,13 @@ func TestPackages(t *testing.T) {
 	}
 	t.Logf("built the packages in %s:\n%s", time.Since(start).Round(100*time.Millisecond), log.Bytes())
 
-	runtimeImg, err := tarball.ImageFromPath(r.RuntimeImage, nil)
+	runtimeImg, err := tarball.ImageFromPath(r.FunctionImage, nil)
 	if err != nil {
-		t.Fatalf("the runtime image tarball does not load: %v", err)
+		t.Fatalf("the function's runtime image tarball does not load: %v", err)
+	}
+	portalImg, err := tarball.ImageFromPath(r.PortalImage, nil)
+	if err != nil {
+		t.Fatalf("the portal's image tarball does not load: %v", err)
 	}
 	fnPkg, err := tarball.ImageFromPath(r.Function, nil)
 	if err != nil {
@@ -111,7 +123,7 @@ func TestPackages(t *testing.T) {
 			Crossplane: &crossplaneConstraint{Version: ">=v2.0.0"},
 			DependsOn: []dependency{{
 				APIVersion: "pkg.crossplane.io/v1", Kind: "Function",
-				Package: build.ImageRepository, Version: ">=" + build.DefaultVersion,
+				Package: build.FunctionImageRepository, Version: ">=" + build.DefaultVersion,
 			}},
 		}
 		if diff := cmp.Diff(wantSpec, objs[0].Spec); diff != "" {
@@ -130,23 +142,64 @@ func TestPackages(t *testing.T) {
 		}
 	})
 
+	t.Run("ImageTarballs", func(t *testing.T) {
+		// `docker load` tags each image from its tarball's manifest; the
+		// file names follow <image name>-runtime-<os>-<arch>-<version>.tar.
+		type tarballSummary struct {
+			File string
+			Tags []string
+		}
+		var got []tarballSummary
+		for _, p := range []string{r.FunctionImage, r.PortalImage} {
+			m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(p) })
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			var tags []string
+			for _, d := range m {
+				tags = append(tags, d.RepoTags...)
+			}
+			got = append(got, tarballSummary{File: filepath.Base(p), Tags: tags})
+		}
+		want := []tarballSummary{
+			{File: "function-aichat-workspace-runtime-linux-amd64-" + version + ".tar", Tags: []string{"ghcr.io/aichatworkspaces/function-aichat-workspace:" + version}},
+			{File: "portal-runtime-linux-amd64-" + version + ".tar", Tags: []string{"ghcr.io/aichatworkspaces/portal:" + version}},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("the image tarballs' names and tags: -want, +got:\n%s", diff)
+		}
+	})
+
 	t.Run("RuntimeImageConfig", func(t *testing.T) {
-		cf, err := runtimeImg.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
+		cases := map[string]struct {
+			reason string
+			img    v1.Image
+			want   v1.Config
+		}{
+			"Function": {
+				reason: "Crossplane runs /function as the nonroot user, on the gRPC port.",
+				img:    runtimeImg,
+				want:   wantFunctionConfig(version),
+			},
+			"Portal": {
+				reason: "The chart runs /portal with args [serve] as 65532 and probes port 8080; SQLite, when used, goes to the chart's /tmp emptyDir.",
+				img:    portalImg,
+				want:   wantPortalConfig(version),
+			},
 		}
-		want := v1.Config{
-			User:         "65532:65532",
-			Entrypoint:   []string{"/function"},
-			WorkingDir:   "/",
-			ExposedPorts: map[string]struct{}{"9443/tcp": {}},
-			Labels:       build.Labels(version),
-		}
-		if diff := cmp.Diff(want, cf.Config); diff != "" {
-			t.Errorf("runtime image config: -want, +got:\n%s", diff)
-		}
-		if diff := cmp.Diff([]string{"linux", "amd64", created.String()}, []string{cf.OS, cf.Architecture, cf.Created.UTC().String()}); diff != "" {
-			t.Errorf("os, architecture, created: -want, +got:\n%s", diff)
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				cf, err := tc.img.ConfigFile()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tc.want, cf.Config); diff != "" {
+					t.Errorf("%s\nruntime image config: -want, +got:\n%s", tc.reason, diff)
+				}
+				if diff := cmp.Diff([]string{"linux", "amd64", created.String()}, []string{cf.OS, cf.Architecture, cf.Created.UTC().String()}); diff != "" {
+					t.Errorf("%s\nos, architecture, created: -want, +got:\n%s", tc.reason, diff)
+				}
+			})
 		}
 	})
 
@@ -174,54 +227,81 @@ func TestPackages(t *testing.T) {
 		}
 	})
 
-	// The files as a container runtime would lay them out from the package
-	// Crossplane pulls.
+	// The files as a container runtime would lay them out: the function's
+	// from the package Crossplane pulls, the portal's from its image.
 	files := extract(t, fnPkg, t.TempDir())
+	portalFiles := extract(t, portalImg, t.TempDir())
 
 	t.Run("Files", func(t *testing.T) {
-		want := []entry{
-			// Flattening drops the directories' trailing slashes.
+		// Flattening drops the directories' trailing slashes.
+		ca := []entry{
 			{Name: "etc", Mode: 0o755, Type: tar.TypeDir},
 			{Name: "etc/ssl", Mode: 0o755, Type: tar.TypeDir},
 			{Name: "etc/ssl/certs", Mode: 0o755, Type: tar.TypeDir},
 			{Name: "etc/ssl/certs/ca-certificates.crt", Mode: 0o644, Type: tar.TypeReg},
-			{Name: "function", Mode: 0o755, Type: tar.TypeReg},
-			{Name: "model-job", Mode: 0o755, Type: tar.TypeReg},
-			{Name: "package.yaml", Mode: 0o644, Type: tar.TypeReg},
-			{Name: "sre", Mode: 0o755, Type: tar.TypeReg},
 		}
-		if diff := cmp.Diff(want, files.entries, cmpopts.IgnoreFields(entry{}, "Size", "ModTime"), cmpopts.SortSlices(func(a, b entry) bool { return a.Name < b.Name })); diff != "" {
-			t.Errorf("the package's file system: -want, +got:\n%s", diff)
+		cases := map[string]struct {
+			reason    string
+			files     extracted
+			want      []entry
+			undatedOK string // a file Crossplane adds, dated by the CLI
+		}{
+			"FunctionPackage": {
+				reason: "The function package: the CA bundle, both programs and Crossplane's package.yaml.",
+				files:  files,
+				want: append(append([]entry{}, ca...),
+					entry{Name: "function", Mode: 0o755, Type: tar.TypeReg},
+					entry{Name: "model-job", Mode: 0o755, Type: tar.TypeReg},
+					entry{Name: "package.yaml", Mode: 0o644, Type: tar.TypeReg},
+					entry{Name: "sre", Mode: 0o755, Type: tar.TypeReg}),
+				undatedOK: "package.yaml",
+			},
+			"PortalImage": {
+				reason: "The portal's image: the CA bundle and the portal, nothing else.",
+				files:  portalFiles,
+				want:   append(append([]entry{}, ca...), entry{Name: "portal", Mode: 0o755, Type: tar.TypeReg}),
+			},
 		}
-		for _, e := range files.entries {
-			if e.Name != "package.yaml" && !e.ModTime.Equal(created) {
-				t.Errorf("%s is dated %s, want SOURCE_DATE_EPOCH %s", e.Name, e.ModTime, created)
-			}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				if diff := cmp.Diff(tc.want, tc.files.entries, cmpopts.IgnoreFields(entry{}, "Size", "ModTime"), cmpopts.SortSlices(func(a, b entry) bool { return a.Name < b.Name })); diff != "" {
+					t.Errorf("%s\nthe file system: -want, +got:\n%s", tc.reason, diff)
+				}
+				for _, e := range tc.files.entries {
+					if e.Name != tc.undatedOK && !e.ModTime.Equal(created) {
+						t.Errorf("%s is dated %s, want SOURCE_DATE_EPOCH %s", e.Name, e.ModTime, created)
+					}
+				}
+			})
 		}
 	})
 
 	t.Run("CABundle", func(t *testing.T) {
-		got, err := os.ReadFile(filepath.Join(files.dir, "etc/ssl/certs/ca-certificates.crt"))
-		if err != nil {
-			t.Fatal(err)
-		}
 		host, err := os.ReadFile(build.HostCABundle)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, host) {
-			t.Errorf("the image's CA bundle (%d bytes) differs from %s (%d bytes)", len(got), build.HostCABundle, len(host))
-		}
-		if !x509.NewCertPool().AppendCertsFromPEM(got) {
-			t.Errorf("the image's CA bundle holds no PEM certificate")
+		for name, dir := range map[string]string{"Function": files.dir, "Portal": portalFiles.dir} {
+			t.Run(name, func(t *testing.T) {
+				got, err := os.ReadFile(filepath.Join(dir, "etc/ssl/certs/ca-certificates.crt"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, host) {
+					t.Errorf("the image's CA bundle (%d bytes) differs from %s (%d bytes)", len(got), build.HostCABundle, len(host))
+				}
+				if !x509.NewCertPool().AppendCertsFromPEM(got) {
+					t.Errorf("the image's CA bundle holds no PEM certificate")
+				}
+			})
 		}
 	})
 
 	t.Run("StaticBinaries", func(t *testing.T) {
-		for _, b := range build.Binaries {
-			f, err := elf.Open(filepath.Join(files.dir, b.Name()))
+		for _, p := range []string{filepath.Join(files.dir, "function"), filepath.Join(files.dir, "model-job"), filepath.Join(files.dir, "sre"), filepath.Join(portalFiles.dir, "portal")} {
+			f, err := elf.Open(p)
 			if err != nil {
-				t.Fatalf("%s: %v", b.Path, err)
+				t.Fatalf("%s: %v", p, err)
 			}
 			var interp bool
 			for _, p := range f.Progs {
@@ -230,8 +310,44 @@ func TestPackages(t *testing.T) {
 			got := fmt.Sprintf("%s %s interpreter=%t", f.Class, f.Machine, interp)
 			_ = f.Close()
 			if diff := cmp.Diff("ELFCLASS64 EM_X86_64 interpreter=false", got); diff != "" {
-				t.Errorf("%s is a static linux/amd64 binary (the base has no libc): -want, +got:\n%s", b.Path, diff)
+				t.Errorf("%s is a static linux/amd64 binary (the base has no libc): -want, +got:\n%s", filepath.Base(p), diff)
 			}
+		}
+	})
+
+	t.Run("BuildSettings", func(t *testing.T) {
+		// The build settings Go records in each binary: the shipped flags
+		// and nothing from the caller's GOFLAGS, so `make package`, this
+		// test and the Dockerfiles build the same bytes.
+		get := func(p string) map[string]string {
+			bi, err := buildinfo.ReadFile(p)
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			m := map[string]string{}
+			for _, s := range bi.Settings {
+				// Go does not record -ldflags with -trimpath (they may
+				// hold paths); BinariesRun checks the stamped version.
+				switch s.Key {
+				case "-tags", "-trimpath", "CGO_ENABLED", "GOOS", "GOARCH":
+					m[s.Key] = s.Value
+				}
+			}
+			return m
+		}
+		static := map[string]string{"-trimpath": "true", "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"}
+		portal := maps.Clone(static)
+		// nomsgpack is the portal's own tag.
+		portal["-tags"] = "nomsgpack"
+		want := map[string]map[string]string{"function": static, "model-job": static, "sre": static, "portal": portal}
+		got := map[string]map[string]string{
+			"function":  get(filepath.Join(files.dir, "function")),
+			"model-job": get(filepath.Join(files.dir, "model-job")),
+			"sre":       get(filepath.Join(files.dir, "sre")),
+			"portal":    get(filepath.Join(portalFiles.dir, "portal")),
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("the binaries' build settings (GOFLAGS=%s in this test): -want, +got:\n%s", os.Getenv("GOFLAGS"), diff)
 		}
 	})
 
@@ -252,39 +368,43 @@ func TestPackages(t *testing.T) {
 		}{
 			"FunctionHelp": {
 				reason: "The entrypoint starts and prints its flags.",
-				binary: "function", args: []string{"--help"}, want: "--tls-certs-dir",
+				binary: filepath.Join(files.dir, "function"), args: []string{"--help"}, want: "--tls-certs-dir",
 			},
 			"FunctionVersion": {
 				reason: "The version is stamped into the function.",
-				binary: "function", args: []string{"--version"}, want: version,
+				binary: filepath.Join(files.dir, "function"), args: []string{"--version"}, want: version,
 			},
 			"ModelJobHelp": {
 				reason: "The model Job program starts and prints its commands.",
-				binary: "model-job", args: []string{"--help"}, want: "pull <model>",
+				binary: filepath.Join(files.dir, "model-job"), args: []string{"--help"}, want: "pull <model>",
 			},
 			"ModelJobVersion": {
 				reason: "The version is stamped into model-job.",
-				binary: "model-job", args: []string{"--version"}, want: version,
+				binary: filepath.Join(files.dir, "model-job"), args: []string{"--version"}, want: version,
 			},
 			"SREHelp": {
 				reason: "The SRE assistant starts and prints its flags.",
-				binary: "sre", args: []string{"--help"}, want: "-llm-url",
+				binary: filepath.Join(files.dir, "sre"), args: []string{"--help"}, want: "-llm-url",
 			},
 			"SREVersion": {
 				reason: "The version is stamped into the SRE assistant.",
-				binary: "sre", args: []string{"--version"}, want: version,
+				binary: filepath.Join(files.dir, "sre"), args: []string{"--version"}, want: version,
+			},
+			"PortalHelp": {
+				reason: "The portal's entrypoint starts and lists its commands, the chart's serve among them.",
+				binary: filepath.Join(portalFiles.dir, "portal"), args: []string{"--help"}, want: "serve",
 			},
 		}
 		for name, tc := range cases {
 			t.Run(name, func(t *testing.T) {
-				cmd := exec.CommandContext(ctx, filepath.Join(files.dir, tc.binary), tc.args...)
+				cmd := exec.CommandContext(ctx, tc.binary, tc.args...)
 				cmd.Env = []string{} // Nothing from the host's environment, as in a container.
 				out, err := cmd.CombinedOutput()
 				if err != nil {
-					t.Fatalf("%s\n%s %v: %v\n%s", tc.reason, tc.binary, tc.args, err, out)
+					t.Fatalf("%s\n%s %v: %v\n%s", tc.reason, filepath.Base(tc.binary), tc.args, err, out)
 				}
 				if !strings.Contains(string(out), tc.want) {
-					t.Errorf("%s\n%s %v printed no %q:\n%s", tc.reason, tc.binary, tc.args, tc.want, out)
+					t.Errorf("%s\n%s %v printed no %q:\n%s", tc.reason, filepath.Base(tc.binary), tc.args, tc.want, out)
 				}
 			})
 		}
@@ -319,6 +439,56 @@ func TestPackages(t *testing.T) {
 		}
 		if len(got) != 1 || !strings.HasPrefix(got[0], "SEVERITY_FATAL: invalid ") || !strings.Contains(got[0], "metadata.name is empty") {
 			t.Errorf("RunFunction with an empty request: results %q, want one fatal about the XR's empty name", got)
+		}
+	})
+
+	t.Run("PortalServes", func(t *testing.T) {
+		// The packaged portal, started as the image says (entrypoint, cmd,
+		// env) with only the address and the SQLite file moved to this
+		// test, answers its probes: /healthz (the chart's liveness and
+		// startup probe) and /readyz (the database answers; no cluster
+		// outside a pod), then drains and exits 0 on SIGTERM, as a pod
+		// stops.
+		cfg := configOf(t, portalImg)
+		addr := freeAddr(t)
+		args := append(append([]string{}, cfg.Entrypoint[1:]...), cfg.Cmd...)
+		cmd := exec.CommandContext(ctx, filepath.Join(portalFiles.dir, strings.TrimPrefix(cfg.Entrypoint[0], "/")), args...)
+		// Nothing from the host's environment, as in a container; a later
+		// entry overrides the image's.
+		cmd.Env = append(append([]string{}, cfg.Env...),
+			"PORTAL_MODE=dev", "PORTAL_ADDR="+addr,
+			"PORTAL_SQLITE_PATH="+filepath.Join(t.TempDir(), "portal.db"))
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		})
+
+		got := map[string]int{}
+		for _, path := range []string{"/healthz", "/readyz"} {
+			got[path] = waitForStatus(t, ctx, exited, "http://"+addr+path, &out)
+		}
+		if diff := cmp.Diff(map[string]int{"/healthz": 200, "/readyz": 200}, got); diff != "" {
+			t.Errorf("the portal's probes: -want, +got:\n%s\nportal output:\n%s", diff, out.Bytes())
+		}
+
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			if err != nil {
+				t.Errorf("the portal stopped on SIGTERM with %v, want exit 0\n%s", err, out.Bytes())
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("the portal did not stop within 30s of SIGTERM\n%s", out.Bytes())
 		}
 	})
 
@@ -595,4 +765,32 @@ func freeAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return addr
+}
+
+// waitForStatus polls url until it answers, the process exits or a minute
+// passes, and returns the status code of the first answer.
+func waitForStatus(t *testing.T, ctx context.Context, exited chan error, url string, out *bytes.Buffer) int {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rsp, err := client.Do(req)
+		if err == nil {
+			_ = rsp.Body.Close()
+			return rsp.StatusCode
+		}
+		select {
+		case err := <-exited:
+			exited <- err // for the caller's cleanup
+			t.Fatalf("the portal exited (%v) before answering %s:\n%s", err, url, out.Bytes())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer from %s within a minute: %v\n%s", url, err, out.Bytes())
+		}
+	}
 }

@@ -35,7 +35,7 @@ type stage struct {
 }
 
 // parseDockerfile reads the subset of the Dockerfile syntax that our
-// Dockerfile uses: comments, line continuations, FROM ... AS name, flags.
+// Dockerfiles use: comments, line continuations, FROM ... AS name, flags.
 func parseDockerfile(src string) ([]stage, error) {
 	var (
 		stages  []stage
@@ -119,12 +119,15 @@ type imageLayout struct {
 	Files        map[string]string // path in the image -> path in the builder
 	User         string
 	WorkingDir   string
+	Env          []string
 	ExposedPorts []string
 	Entrypoint   []string
+	Cmd          []string
 	Labels       map[string]string // ${VERSION} expanded to the ARG's default
 }
 
-// dockerfileLayout reads an imageLayout from our two-stage Dockerfile.
+// dockerfileLayout reads an imageLayout from one of our two-stage
+// Dockerfiles.
 func dockerfileLayout(t *testing.T, stages []stage) imageLayout {
 	t.Helper()
 	if len(stages) != 2 {
@@ -194,9 +197,17 @@ func dockerfileLayout(t *testing.T, stages []stage) imageLayout {
 			l.WorkingDir = in.Args
 		case "EXPOSE":
 			l.ExposedPorts = words(in.Args)
+		case "ENV":
+			l.Env = append(l.Env, words(in.Args)...)
 		case "ENTRYPOINT":
 			if err := json.Unmarshal([]byte(in.Args), &l.Entrypoint); err != nil {
 				t.Errorf("ENTRYPOINT %s is not in exec (JSON) form: %v", in.Args, err)
+			}
+		case "CMD":
+			// The exec form: the shell form would need a /bin/sh the image
+			// does not have.
+			if err := json.Unmarshal([]byte(in.Args), &l.Cmd); err != nil {
+				t.Errorf("CMD %s is not in exec (JSON) form: %v", in.Args, err)
 			}
 		default:
 			t.Errorf("the image stage has a %s the offline build does not know about", in.Cmd)
@@ -226,21 +237,14 @@ func dockerfileLayout(t *testing.T, stages []stage) imageLayout {
 	return l
 }
 
-// TestDockerfile checks that the Dockerfile, which cannot be built here,
-// builds the image the offline build does: the same binaries from the same
-// packages with the same flags, the same paths, user, entrypoint and labels.
+// TestDockerfile checks that each image's Dockerfile, which cannot be
+// built here, builds the image the offline build does: the same binaries
+// from the same packages with the same flags, the same paths, user,
+// environment, entrypoint, command and labels.
 func TestDockerfile(t *testing.T) {
 	root, err := toolchain.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stages, err := parseDockerfile(string(src))
-	if err != nil {
-		t.Fatalf("Dockerfile: %v", err)
 	}
 	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
@@ -252,94 +256,137 @@ func TestDockerfile(t *testing.T) {
 	}
 	goMinor := strings.Join(strings.SplitN(mf.Go.Version, ".", 3)[:2], ".")
 
-	want := imageLayout{
-		// A floating golang:1.N tag: the newest patch release, never older
-		// than go.mod's go line within that minor version.
-		GoImage: "golang:" + goMinor,
-		// The builder cross-compiles on the build machine's platform.
-		GoImageFlags: []string{"--platform=$BUILDPLATFORM"},
-		Platform:     build.Platform.String(),
-		GoBuildEnv:   build.GoBuildEnv,
-		GoBuild:      append(build.GoBuildFlags(build.DefaultVersion), packages()...),
-		Base:         "scratch",
-		Files: map[string]string{
-			build.CABundlePath: build.HostCABundle,
+	cases := map[string]struct {
+		reason     string
+		dockerfile string
+		spec       build.ImageSpec
+	}{
+		"Function": {
+			reason:     "The Dockerfile at the root builds the function's image.",
+			dockerfile: "Dockerfile",
+			spec:       build.FunctionImage,
 		},
-		User:         build.User,
-		WorkingDir:   build.WorkingDir,
-		ExposedPorts: []string{build.GRPCPort},
-		Entrypoint:   []string{build.FunctionPath},
-		Labels:       build.Labels(build.DefaultVersion),
+		"Portal": {
+			reason:     "portal/Dockerfile builds the portal's image.",
+			dockerfile: "portal/Dockerfile",
+			spec:       build.PortalImage,
+		},
 	}
-	for _, b := range build.Binaries {
-		want.Files[b.Path] = "<go build -o>/" + b.Name()
-	}
-	got := dockerfileLayout(t, stages)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("the Dockerfile differs from the offline build's layout (package/build/layout.go): -want, +got:\n%s", diff)
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if tc.spec.Dockerfile != tc.dockerfile {
+				t.Errorf("%s\nthe spec names %s as its Dockerfile", tc.reason, tc.spec.Dockerfile)
+			}
+			want := imageLayout{
+				// A floating golang:1.N tag: the newest patch release, never
+				// older than go.mod's go line within that minor version.
+				GoImage: "golang:" + goMinor,
+				// The builder cross-compiles on the build machine's platform.
+				GoImageFlags: []string{"--platform=$BUILDPLATFORM"},
+				Platform:     build.Platform.String(),
+				GoBuildEnv:   build.GoBuildEnv,
+				GoBuild:      append(tc.spec.GoBuildFlags(build.DefaultVersion), packages(tc.spec)...),
+				Base:         "scratch",
+				Files: map[string]string{
+					build.CABundlePath: build.HostCABundle,
+				},
+				User:         build.User,
+				WorkingDir:   build.WorkingDir,
+				Env:          tc.spec.Env,
+				ExposedPorts: []string{tc.spec.ExposedPort},
+				Entrypoint:   tc.spec.Entrypoint,
+				Cmd:          tc.spec.Cmd,
+				Labels:       tc.spec.Labels(build.DefaultVersion),
+			}
+			for _, b := range tc.spec.Binaries {
+				want.Files[b.Path] = "<go build -o>/" + b.Name()
+			}
+			got := dockerfileLayout(t, dockerfileStages(t, root, tc.dockerfile))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s\n%s differs from the offline build's layout (package/build/layout.go): -want, +got:\n%s", tc.reason, tc.dockerfile, diff)
+			}
+		})
 	}
 }
 
-// packages are the Go packages of the Binaries, in order.
-func packages() []string {
-	var p []string
-	for _, b := range build.Binaries {
-		p = append(p, b.Package)
-	}
-	return p
-}
-
-// TestDockerfileCopiesEnoughSource checks that the directories the
-// Dockerfile copies into the builder hold every package of this module the
-// binaries import, so `docker build` does not fail on a missing package.
-func TestDockerfileCopiesEnoughSource(t *testing.T) {
-	root, err := toolchain.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+func dockerfileStages(t *testing.T, root, dockerfile string) []stage {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(root, dockerfile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	stages, err := parseDockerfile(string(src))
 	if err != nil {
+		t.Fatalf("%s: %v", dockerfile, err)
+	}
+	return stages
+}
+
+// packages are the Go packages of an image's binaries, in order.
+func packages(spec build.ImageSpec) []string {
+	var p []string
+	for _, b := range spec.Binaries {
+		p = append(p, b.Package)
+	}
+	return p
+}
+
+// TestDockerfileCopiesEnoughSource checks that the directories each
+// Dockerfile copies into its builder hold every package of this module the
+// image's binaries import (with the image's build tags), so `docker build`
+// does not fail on a missing package.
+func TestDockerfileCopiesEnoughSource(t *testing.T) {
+	root, err := toolchain.RepoRoot()
+	if err != nil {
 		t.Fatal(err)
 	}
-	var copied []string
-	for _, in := range stages[0].Body {
-		if in.Cmd == "COPY" {
-			w := words(in.Args)
-			copied = append(copied, w[:len(w)-1]...)
-		}
-	}
-	cmd := exec.Command("go", append([]string{"list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}"}, packages()...)...)
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	for _, dir := range strings.Fields(string(out)) {
-		rel, err := filepath.Rel(root, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel = filepath.ToSlash(rel) + "/"
-		var ok bool
-		for _, c := range copied {
-			ok = ok || (strings.HasSuffix(c, "/") && strings.HasPrefix(rel, c))
-		}
-		if !ok {
-			t.Errorf("the binaries import %s, which no COPY in the builder stage (%v) brings in", rel, copied)
-		}
-	}
-	for _, f := range []string{"go.mod", "go.sum"} {
-		var ok bool
-		for _, c := range copied {
-			ok = ok || c == f
-		}
-		if !ok {
-			t.Errorf("the builder stage does not copy %s", f)
-		}
+	for _, spec := range build.Images {
+		t.Run(spec.Name(), func(t *testing.T) {
+			var copied []string
+			for _, in := range dockerfileStages(t, root, spec.Dockerfile)[0].Body {
+				if in.Cmd == "COPY" {
+					w := words(in.Args)
+					copied = append(copied, w[:len(w)-1]...)
+				}
+			}
+			args := []string{"list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}"}
+			if len(spec.GoTags) > 0 {
+				args = append(args, "-tags="+strings.Join(spec.GoTags, ","))
+			}
+			cmd := exec.Command("go", append(args, packages(spec)...)...)
+			cmd.Dir = root
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("go list: %v", err)
+			}
+			dirs := strings.Fields(string(out))
+			if len(dirs) < len(spec.Binaries) {
+				t.Fatalf("go list found %d packages of this module, fewer than the %d binaries", len(dirs), len(spec.Binaries))
+			}
+			for _, dir := range dirs {
+				rel, err := filepath.Rel(root, dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rel = filepath.ToSlash(rel) + "/"
+				var ok bool
+				for _, c := range copied {
+					ok = ok || (strings.HasSuffix(c, "/") && strings.HasPrefix(rel, c))
+				}
+				if !ok {
+					t.Errorf("the binaries import %s, which no COPY in the builder stage of %s (%v) brings in", rel, spec.Dockerfile, copied)
+				}
+			}
+			for _, f := range []string{"go.mod", "go.sum"} {
+				var ok bool
+				for _, c := range copied {
+					ok = ok || c == f
+				}
+				if !ok {
+					t.Errorf("the builder stage of %s does not copy %s", spec.Dockerfile, f)
+				}
+			}
+		})
 	}
 }
 

@@ -17,9 +17,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// ImageInput is what the runtime image is made of.
+// ImageInput is what a runtime image is made of besides its ImageSpec.
 type ImageInput struct {
-	// BinDir holds the Binaries, named by Binary.Name.
+	// BinDir holds the spec's Binaries, named by Binary.Name.
 	BinDir string
 	// CABundle is the PEM bundle copied to CABundlePath.
 	CABundle string
@@ -31,13 +31,13 @@ type ImageInput struct {
 	Platform v1.Platform
 }
 
-// RuntimeImage assembles the function's runtime image on an empty base: a
-// layer with the CA bundle (changes rarely, so pulls of a new version reuse
-// it) and a layer with the binaries. The image keeps Docker media types:
-// the tarball format that `crossplane xpkg build --embed-runtime-image-tarball`
-// reads records no media types and reloads every image as a Docker v2
-// image, and Crossplane appends its package layer as one.
-func RuntimeImage(in ImageInput) (v1.Image, error) {
+// RuntimeImage assembles the image of spec on an empty base: a layer with
+// the CA bundle (changes rarely, so pulls of a new version reuse it) and a
+// layer with the binaries. The image keeps Docker media types: the tarball
+// format that `crossplane xpkg build --embed-runtime-image-tarball` reads
+// records no media types and reloads every image as a Docker v2 image, and
+// Crossplane appends its package layer as one.
+func RuntimeImage(spec ImageSpec, in ImageInput) (v1.Image, error) {
 	created := in.Created.UTC()
 	ca, err := os.ReadFile(in.CABundle)
 	if err != nil {
@@ -51,7 +51,7 @@ func RuntimeImage(in ImageInput) (v1.Image, error) {
 		return nil, err
 	}
 	var bins []file
-	for _, b := range Binaries {
+	for _, b := range spec.Binaries {
 		data, err := os.ReadFile(filepath.Join(in.BinDir, b.Name()))
 		if err != nil {
 			return nil, err
@@ -65,8 +65,8 @@ func RuntimeImage(in ImageInput) (v1.Image, error) {
 
 	when := v1.Time{Time: created}
 	img, err := mutate.Append(empty.Image,
-		mutate.Addendum{Layer: caLayer, History: v1.History{Created: when, CreatedBy: "COPY " + filepath.Base(in.CABundle) + " " + CABundlePath, Comment: "CA roots for model-job's HTTPS pattern source"}},
-		mutate.Addendum{Layer: binLayer, History: v1.History{Created: when, CreatedBy: "COPY " + binaryNames() + " /", Comment: "static Go binaries " + in.Version}},
+		mutate.Addendum{Layer: caLayer, History: v1.History{Created: when, CreatedBy: "COPY " + filepath.Base(in.CABundle) + " " + CABundlePath, Comment: "CA roots for " + spec.CAUse}},
+		mutate.Addendum{Layer: binLayer, History: v1.History{Created: when, CreatedBy: "COPY " + spec.BinaryNames() + " /", Comment: "static Go binaries " + in.Version}},
 	)
 	if err != nil {
 		return nil, fmt.Errorf("cannot append the image's layers: %w", err)
@@ -78,33 +78,19 @@ func RuntimeImage(in ImageInput) (v1.Image, error) {
 	cf = cf.DeepCopy()
 	cf.Created = when
 	cf.OS, cf.Architecture, cf.Variant = in.Platform.OS, in.Platform.Architecture, in.Platform.Variant
-	cf.Config = v1.Config{
-		User:         User,
-		Entrypoint:   []string{FunctionPath},
-		WorkingDir:   WorkingDir,
-		ExposedPorts: map[string]struct{}{GRPCPort: {}},
-		Labels:       Labels(in.Version),
-	}
+	cf.Config = spec.Config(in.Version)
 	return mutate.ConfigFile(img, cf)
 }
 
 // WriteImage writes img as an image tarball (`docker save` format, which
 // `docker load` and `crossplane xpkg build` read), tagged
-// ImageRepository:version.
-func WriteImage(path, version string, img v1.Image) error {
-	tag, err := name.NewTag(ImageRepository + ":" + version)
+// repository:version.
+func WriteImage(path, repository, version string, img v1.Image) error {
+	tag, err := name.NewTag(repository + ":" + version)
 	if err != nil {
 		return fmt.Errorf("version %q is not a valid image tag: %w", version, err)
 	}
 	return tarball.WriteToFile(path, tag, img)
-}
-
-func binaryNames() string {
-	n := make([]string, 0, len(Binaries))
-	for _, b := range Binaries {
-		n = append(n, b.Name())
-	}
-	return strings.Join(n, " ")
 }
 
 // file is one entry of a layer; a name ending in "/" is a directory.

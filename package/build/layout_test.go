@@ -51,8 +51,8 @@ func TestImageReferencesAgree(t *testing.T) {
 	step := comp.Spec.Pipeline[0]
 	// Crossplane names a dependency after the repository path without the
 	// registry host, with dashes for slashes.
-	_, repo, _ := strings.Cut(build.ImageRepository, "/")
-	image := build.ImageRepository + ":" + build.DefaultVersion
+	_, repo, _ := strings.Cut(build.FunctionImageRepository, "/")
+	image := build.FunctionImageRepository + ":" + build.DefaultVersion
 	want := []string{image, image, strings.ReplaceAll(repo, "/", "-")}
 	got := []string{function.DefaultModelJobImage, step.Input.Images.ModelJob, step.FunctionRef.Name}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -99,9 +99,46 @@ func TestModelJobsRunThePackagedProgram(t *testing.T) {
 		t.Fatal("the golden file has no model Job")
 	}
 	for _, c := range got {
-		want := container{Image: build.ImageRepository + ":" + build.DefaultVersion, Command: []string{build.ModelJobPath}}
+		want := container{Image: build.FunctionImageRepository + ":" + build.DefaultVersion, Command: []string{build.ModelJobPath}}
 		if diff := cmp.Diff(want, c); diff != "" {
 			t.Errorf("a model Job's container: -want, +got:\n%s", diff)
 		}
+	}
+}
+
+// TestPortalChartImage checks that the portal's chart deploys, by default,
+// the image the packager builds and tags: values.yaml's image.repository,
+// with the tag defaulting to Chart.yaml's appVersion.
+func TestPortalChartImage(t *testing.T) {
+	root, err := toolchain.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Image struct {
+			Repository string `json:"repository"`
+			Tag        string `json:"tag"`
+		} `json:"image"`
+	}
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	for f, v := range map[string]any{"values.yaml": &values, "Chart.yaml": &chart} {
+		b, err := os.ReadFile(filepath.Join(root, "portal", "chart", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	// The deployment template's `.Values.image.tag | default .Chart.AppVersion`.
+	tag := values.Image.Tag
+	if tag == "" {
+		tag = chart.AppVersion
+	}
+	want := build.PortalImageRepository + ":" + build.DefaultVersion
+	if diff := cmp.Diff(want, values.Image.Repository+":"+tag); diff != "" {
+		t.Errorf("the chart's default image (values.yaml image.repository, image.tag or Chart.yaml appVersion): -want, +got:\n%s", diff)
 	}
 }

@@ -7,6 +7,8 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	pathpkg "path"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -38,7 +40,11 @@ type Deps struct {
 	// GatewayResolver finds a workspace's Ollama for the LLM gateway; nil
 	// uses the --gateway-upstream-template / --gateway-keda-* settings.
 	GatewayResolver gateway.Resolver
-	Now             func() time.Time
+	// Web serves the browser front end: GET and HEAD requests that match no
+	// route and are outside the API's own paths (see Reserved). Nil leaves
+	// every unmatched path a JSON 404.
+	Web http.Handler
+	Now func() time.Time
 }
 
 // Server is the portal API.
@@ -118,7 +124,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	e.Use(s.observe, s.recover, s.limitBody)
-	e.NoRoute(func(c *gin.Context) { s.writeError(c, errNoRoute) })
+	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) { s.writeError(c, errNoMethod) })
 	s.engine = e
 
@@ -191,6 +197,29 @@ func (s *Server) Handle(method, path string, a Access, h handlerFunc) {
 
 // Gateway is the LLM gateway, whose usage ledger the app flushes.
 func (s *Server) Gateway() *gateway.Gateway { return s.gateway }
+
+// Reserved reports whether path belongs to the API side of the portal, where
+// an unknown path must stay a JSON 404 and never become the web app's page:
+// a client of /api or of the LLM gateway has to see a machine-readable error.
+func Reserved(p string) bool {
+	// Clean first, so "//api/x" or "/x/../api" count as the API too.
+	path := pathpkg.Clean("/" + p)
+	for _, p := range []string{"/api", "/llm", "/healthz", "/readyz", "/metrics"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) noRoute(c *gin.Context) {
+	r := c.Request
+	if s.Web != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !Reserved(r.URL.Path) {
+		s.Web.ServeHTTP(c.Writer, r)
+		return
+	}
+	s.writeError(c, errNoRoute)
+}
 
 // Engine is the underlying router, e.g. to mount static files.
 func (s *Server) Engine() *gin.Engine { return s.engine }

@@ -24,6 +24,7 @@ import (
 	"github.com/aichatworkspaces/workspaces/portal/gateway"
 	"github.com/aichatworkspaces/workspaces/portal/patterns"
 	"github.com/aichatworkspaces/workspaces/portal/store"
+	"github.com/aichatworkspaces/workspaces/portal/web"
 	"github.com/aichatworkspaces/workspaces/portal/workspaces"
 )
 
@@ -62,7 +63,11 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	if generated {
 		log.Warn("dev mode: generated a random JWT secret; tokens will not survive a restart (set PORTAL_JWT_SECRET_FILE)")
 	}
-	st, db, err := store.Open(cfg.DSN, cfg.SQLitePath, log)
+	dsn, err := cfg.Database()
+	if err != nil {
+		return nil, err
+	}
+	st, db, err := store.Open(dsn, cfg.SQLitePath, log)
 	if err != nil {
 		return nil, err
 	}
@@ -103,8 +108,13 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	} else {
 		log.Info("no cluster configured: workspace endpoints answer 503")
 	}
+	ui, err := web.New()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	srv, err := api.New(api.Deps{
-		Config: cfg, Store: st, Hasher: hasher, Workspaces: svc, Log: log,
+		Config: cfg, Store: st, Hasher: hasher, Workspaces: svc, Log: log, Web: ui,
 		Tokens:          auth.NewTokens(key, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil),
 		Patterns:        patterns.New(cfg.PatternSource, cfg.PatternCatalog, cfg.PatternTTL),
 		GatewayResolver: opts.GatewayResolver,

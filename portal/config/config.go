@@ -31,7 +31,11 @@ type Config struct {
 	Mode string `help:"dev generates a JWT secret when none is given; production refuses to start without one." enum:"dev,production" default:"dev" env:"PORTAL_MODE"`
 	Addr string `help:"Listen address." default:"127.0.0.1:8080" env:"PORTAL_ADDR"`
 
-	DSN        string `name:"dsn" help:"MySQL/MariaDB DSN (user:pw@tcp(host:3306)/db?parseTime=True). Empty: embedded SQLite at --sqlite-path." env:"PORTAL_DSN"`
+	DSN string `name:"dsn" help:"MySQL/MariaDB DSN (user:pw@tcp(host:3306)/db?parseTime=True). Empty: embedded SQLite at --sqlite-path." env:"PORTAL_DSN"`
+	// DSNFile is for secrets mounted as files (a Secret volume, the Vault
+	// Agent injector's /vault/secrets/...), which never show in the
+	// process environment.
+	DSNFile    string `name:"dsn-file" help:"File holding the MySQL/MariaDB DSN, instead of --dsn." env:"PORTAL_DSN_FILE" type:"path"`
 	SQLitePath string `name:"sqlite-path" help:"SQLite database file used when --dsn is empty." default:"portal.db" env:"PORTAL_SQLITE_PATH"`
 
 	JWTSecret     string        `name:"jwt-secret" help:"HS256 signing key (at least 32 bytes). Prefer --jwt-secret-file." env:"PORTAL_JWT_SECRET"`
@@ -107,9 +111,30 @@ func (c *Config) Secret() (key []byte, generated bool, err error) {
 	return key, false, nil
 }
 
+// Database returns the DSN from --dsn or --dsn-file; empty means embedded
+// SQLite at --sqlite-path. The file is read once: a rotated DSN takes a
+// restart.
+func (c *Config) Database() (string, error) {
+	if c.DSNFile == "" {
+		return c.DSN, nil
+	}
+	b, err := os.ReadFile(c.DSNFile)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the DSN file: %w", err)
+	}
+	dsn := strings.TrimSpace(string(b))
+	if dsn == "" {
+		return "", fmt.Errorf("the DSN file %s is empty", c.DSNFile)
+	}
+	return dsn, nil
+}
+
 // Validate checks values kong cannot.
 func (c *Config) Validate() error {
 	var errs []error
+	if c.DSN != "" && c.DSNFile != "" {
+		errs = append(errs, errors.New("set --dsn or --dsn-file, not both"))
+	}
 	if c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost {
 		errs = append(errs, fmt.Errorf("--bcrypt-cost must be between %d and %d", bcrypt.MinCost, bcrypt.MaxCost))
 	}

@@ -43,6 +43,40 @@ func TestSecret(t *testing.T) {
 	}
 }
 
+func TestDatabase(t *testing.T) {
+	dir := t.TempDir()
+	file, empty := filepath.Join(dir, "dsn"), filepath.Join(dir, "empty")
+	if err := os.WriteFile(file, []byte("u:p@tcp(db:3306)/portal?parseTime=True\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		DSN string
+		Err bool
+	}
+	cases := map[string]struct {
+		reason string
+		cfg    Config
+		want   want
+	}{
+		"SQLite":    {reason: "neither: embedded SQLite", cfg: Config{}, want: want{}},
+		"Flag":      {reason: "--dsn as given", cfg: Config{DSN: "u:p@tcp(db:3306)/x"}, want: want{DSN: "u:p@tcp(db:3306)/x"}},
+		"File":      {reason: "a mounted file, trimmed (Vault Agent templates end in a newline)", cfg: Config{DSNFile: file}, want: want{DSN: "u:p@tcp(db:3306)/portal?parseTime=True"}},
+		"EmptyFile": {reason: "an empty file must not fall back to SQLite silently", cfg: Config{DSNFile: empty}, want: want{Err: true}},
+		"Missing":   {reason: "an unreadable file is an error", cfg: Config{DSNFile: file + ".nope"}, want: want{Err: true}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			dsn, err := tc.cfg.Database()
+			if diff := cmp.Diff(tc.want, want{DSN: dsn, Err: err != nil}); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
 func TestValidate(t *testing.T) {
 	cases := map[string]struct {
 		reason string
@@ -65,6 +99,8 @@ func TestValidate(t *testing.T) {
 			edit: func(c *Config) { c.GatewayIdleTimeout = 0 }},
 		"NoRateLimit": {reason: "the rate limit must allow something",
 			edit: func(c *Config) { c.GatewayRequestsPerMin = 0 }},
+		"DSNTwice": {reason: "a DSN and a DSN file would leave it unclear which counts",
+			edit: func(c *Config) { c.DSN = "u:p@tcp(db:3306)/portal"; c.DSNFile = "/vault/secrets/dsn" }},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

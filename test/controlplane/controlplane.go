@@ -27,6 +27,10 @@
 //
 // Every process gets free ports and its own temporary directory, so test
 // packages using the harness run in parallel.
+//
+// The local platform (test/platform, `make run`) sets Options.DataDir
+// instead: a fixed directory whose etcd data outlives Stop, so a second
+// Start finds the objects of the first.
 package controlplane
 
 import (
@@ -35,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,6 +88,13 @@ type Options struct {
 	Function     fnv1.FunctionRunnerServiceServer
 	FunctionName string
 
+	// FunctionBinary, instead of Function, runs a function binary (e.g.
+	// function/cmd/function built) as its own process, served over mTLS
+	// with the harness's server certificate (TLS_SERVER_CERTS_DIR) as a
+	// function Pod would be: its CPU time and memory are then its own, for
+	// benchmarks (PID("function")).
+	FunctionBinary string
+
 	// CrossplaneRBAC are manifests (files or directories) applied before
 	// Crossplane starts: the product's ClusterRoles labelled
 	// rbac.crossplane.io/aggregate-to-crossplane: "true" that grant core
@@ -119,12 +131,22 @@ type Options struct {
 	// Log receives progress: tool builds and startup steps (default
 	// os.Stderr).
 	Log io.Writer
+
+	// DataDir, when set, is where the control plane lives instead of a
+	// fresh temporary directory: etcd's data, logs, kubeconfigs and
+	// certificates. Stop keeps it, so the next Start on it finds every
+	// object of the last run. Certificates and kubeconfigs are made anew on
+	// each start (envtest issues a new CA each time), at the same paths.
+	// One control plane at a time may use a DataDir; Start kills what a
+	// dead previous owner left running there.
+	DataDir string
 }
 
 // A ControlPlane is a running harness. Its fields are read-only.
 type ControlPlane struct {
-	// Dir is the temporary directory holding process logs, kubeconfigs and
-	// certificates. Stop removes it.
+	// Dir is the directory holding process logs, kubeconfigs, certificates
+	// and etcd's data: a temporary one Stop removes, or Options.DataDir,
+	// which Stop keeps.
 	Dir string
 	// Config is an admin (system:masters) client configuration.
 	Config *rest.Config
@@ -166,15 +188,18 @@ func Start(ctx context.Context, o Options) (_ *ControlPlane, err error) {
 	if o.StartTimeout == 0 {
 		o.StartTimeout = defaultStartTimeout
 	}
-	if o.Function != nil && o.FunctionName == "" {
+	if (o.Function != nil || o.FunctionBinary != "") && o.FunctionName == "" {
 		return nil, errors.New("options: Function needs a FunctionName (the functionRef name of the Compositions)")
+	}
+	if o.Function != nil && o.FunctionBinary != "" {
+		return nil, errors.New("options: Function and FunctionBinary exclude each other")
 	}
 	tools, err := buildTools(ctx, o.Log)
 	if err != nil {
 		return nil, err
 	}
 	reapOrphans()
-	dir, err := os.MkdirTemp("", dirPrefix)
+	dir, err := controlPlaneDir(o.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -253,8 +278,14 @@ func (cp *ControlPlane) startAPIServer(_ context.Context) error {
 	// Directories inside Dir, so Stop (or reapOrphans) removes them and
 	// their paths identify this control plane's etcd and kube-apiserver.
 	certDir, dataDir := filepath.Join(cp.Dir, "apiserver-certs"), filepath.Join(cp.Dir, "etcd-data")
+	// envtest keeps serving certificates it finds but then knows no CA for
+	// them: start every run with an empty certificate directory. etcd's
+	// data is what a DataDir keeps.
+	if err := os.RemoveAll(certDir); err != nil {
+		return err
+	}
 	for _, d := range []string{certDir, dataDir} {
-		if err := os.Mkdir(d, 0o700); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
 	}
@@ -295,8 +326,19 @@ func (cp *ControlPlane) startAPIServer(_ context.Context) error {
 	return err
 }
 
+// AddUser adds a user authenticated by a client certificate (CN name,
+// O groups) and returns the path of its kubeconfig. It has no rights but
+// those bound to its name or groups: e.g. the name
+// system:serviceaccount:NS:SA is authorized as that ServiceAccount.
+func (cp *ControlPlane) AddUser(name string, groups ...string) (string, error) {
+	if _, err := cp.addUser(name, groups...); err != nil {
+		return "", err
+	}
+	return cp.users[name], nil
+}
+
 // addUser adds an envtest user (a client certificate) and writes its
-// kubeconfig to Dir/<name>.kubeconfig.
+// kubeconfig to Dir/<name>.kubeconfig (colons in name become dashes).
 func (cp *ControlPlane) addUser(name string, groups ...string) (*envtest.AuthenticatedUser, error) {
 	u, err := cp.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
 	if err != nil {
@@ -306,7 +348,7 @@ func (cp *ControlPlane) addUser(name string, groups ...string) (*envtest.Authent
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(cp.Dir, name+".kubeconfig")
+	path := filepath.Join(cp.Dir, strings.ReplaceAll(name, ":", "-")+".kubeconfig")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return nil, err
 	}
@@ -374,6 +416,9 @@ func (cp *ControlPlane) startFunction(ctx context.Context) error {
 		return err
 	}
 	cp.pki = pki
+	if cp.opts.FunctionBinary != "" {
+		return cp.startFunctionProcess(ctx)
+	}
 	if cp.opts.Function == nil {
 		return nil
 	}
@@ -390,6 +435,56 @@ func (cp *ControlPlane) startFunction(ctx context.Context) error {
 	}
 	cp.Function = fs
 	return registerFunction(ctx, cp.Client, cp.opts.FunctionName, fs.Endpoint())
+}
+
+// startFunctionProcess runs Options.FunctionBinary on a free port and
+// registers it once it listens.
+func (cp *ControlPlane) startFunctionProcess(ctx context.Context) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := cp.start("function", cp.opts.FunctionBinary, []string{
+		"--address=" + addr,
+		// No metrics server: its fixed default port would clash between
+		// harnesses.
+		"--metrics-address=",
+	}, []string{"TLS_SERVER_CERTS_DIR=" + cp.pki.ServerDir})
+	if err != nil {
+		return err
+	}
+	if err := WaitFor(ctx, time.Minute, "the function process to listen on "+addr, func(context.Context) (bool, string, error) {
+		if done, err := p.exited(); done {
+			return false, "", fmt.Errorf("function exited (%v); last log lines:\n%s", err, p.tail(30))
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		_ = c.Close()
+		return true, "", nil
+	}); err != nil {
+		return err
+	}
+	// The server certificate names localhost.
+	return registerFunction(ctx, cp.Client, cp.opts.FunctionName, fmt.Sprintf("dns:///localhost:%d", port))
+}
+
+// PID returns the process id of a process the harness started, by its name
+// (see LogPath), while it runs.
+func (cp *ControlPlane) PID(name string) (int, bool) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	for _, p := range cp.procs {
+		if p.name == name {
+			if done, _ := p.exited(); done {
+				return 0, false
+			}
+			return p.cmd.Process.Pid, true
+		}
+	}
+	return 0, false
 }
 
 // startCrossplane starts core out of cluster, as the package runtime
@@ -501,6 +596,12 @@ func (cp *ControlPlane) Stop() {
 			}
 		}
 		killRecorded(cp.Dir)
+		if cp.opts.DataDir != "" {
+			// Everything has stopped: the next Start owns the directory.
+			_ = os.Remove(filepath.Join(cp.Dir, "pids"))
+			_ = os.Remove(filepath.Join(cp.Dir, "owner"))
+			return
+		}
 		if os.Getenv("AICHAT_KEEP_CONTROLPLANE_DIR") != "" {
 			fmt.Fprintf(cp.opts.Log, "controlplane: kept %s\n", cp.Dir)
 			return

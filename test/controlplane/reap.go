@@ -153,3 +153,31 @@ func reapOrphans() {
 		_ = os.RemoveAll(d)
 	}
 }
+
+// controlPlaneDir returns the directory of a new control plane: a fresh
+// temporary one, or dataDir made ready for this process. A dataDir whose
+// recorded owner still runs is in use; one whose owner died (killed
+// without Stop) has its leftover processes killed first, as reapOrphans
+// does for temporary directories.
+func controlPlaneDir(dataDir string) (string, error) {
+	if dataDir == "" {
+		return os.MkdirTemp("", dirPrefix)
+	}
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	if owners := readIDs(filepath.Join(dir, "owner")); len(owners) == 1 && alive(owners[0]) {
+		return "", fmt.Errorf("%s is in use by process %d: stop it first", dir, owners[0].pid)
+	}
+	if n := killRecorded(dir); n > 0 {
+		slog.Warn("killed processes left behind by a previous run", "dir", dir, "processes", n)
+	}
+	if err := os.Remove(filepath.Join(dir, "pids")); err != nil && !os.IsNotExist(err) {
+		return "", err
+	}
+	return dir, nil
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -74,7 +75,11 @@ func (cp *ControlPlane) startWorkloadControllers(ctx context.Context) error {
 	}, nil); err != nil {
 		return err
 	}
-	return cp.Client.Create(ctx, fakeNode())
+	// A DataDir's etcd still holds the node of the last run.
+	if err := cp.Client.Create(ctx, fakeNode()); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
 }
 
 // restartGarbageCollector (re)starts a kube-controller-manager running only

@@ -44,6 +44,20 @@ type Tool struct {
 	// EnvOverride names an environment variable holding a directory that
 	// already contains the binary (e.g. KUBEBUILDER_ASSETS).
 	EnvOverride string
+	// Patch, when set, adds files to one dependency before building.
+	Patch *Patch
+}
+
+// A Patch adds files to a dependency's source: the exact released version
+// is copied from the module cache into the tool's cache directory, the files
+// are added, and the build replaces the module with that copy (through a
+// temporary go.mod, -modfile, so the tools module itself stays unpatched).
+// For a release that no longer compiles with our Go and has no newer
+// version we may use; each added file says why it exists.
+type Patch struct {
+	Module, Version string
+	// Files maps a path inside the module to a file of the tools module.
+	Files map[string]string
 }
 
 // The tools we build. Versions are pinned here and in the tools modules'
@@ -92,7 +106,30 @@ var (
 		Name: "kwok", Module: "kwok", Key: "kwok-v0.7.0",
 		Package: "sigs.k8s.io/kwok/cmd/kwok", LDFlags: "-s -w",
 	}
+	// Chainsaw runs the declarative acceptance suite (test/acceptance)
+	// against any cluster.
+	Chainsaw = Tool{
+		Name: "chainsaw", Module: "chainsaw", Key: "chainsaw-v0.2.12",
+		Package: "github.com/kyverno/chainsaw",
+		LDFlags: "-s -w -X=github.com/kyverno/chainsaw/pkg/version.BuildVersion=v0.2.12",
+		// v0.2.12 does not compile with Go 1.26: testing's internal
+		// testDeps interface gained ModulePath, which chainsaw's stand-in
+		// lacks. One added method, nothing else changed.
+		Patch: &Patch{
+			Module: "github.com/kyverno/chainsaw", Version: "v0.2.12",
+			Files: map[string]string{"pkg/runner/internal/test_deps_modulepath.go": "patch/test_deps_modulepath.go.in"},
+		},
+	}
 )
+
+// Helm lints and renders the portal's chart (portal/chart) in its tests;
+// the version string is what `helm version` and the chart's
+// kubeVersion checks see.
+var Helm = Tool{
+	Name: "helm", Module: "helm", Key: "helm-v4.3.1",
+	Package: "helm.sh/helm/v4/cmd/helm",
+	LDFlags: "-s -w -X=helm.sh/helm/v4/internal/version.version=v4.3.1",
+}
 
 // etcd and kube-apiserver share one directory because envtest wants both in
 // its BinaryAssetsDirectory.
@@ -100,9 +137,11 @@ const controlPlaneKey = "kubernetes-v1.35.4-etcd-v3.6.5"
 
 // All tools by a short name, for the command line.
 var All = map[string]Tool{
+	"chainsaw":                Chainsaw,
 	"crossplane-cli":          CrossplaneCLI,
 	"crossplane-core":         CrossplaneCore,
 	"etcd":                    Etcd,
+	"helm":                    Helm,
 	"kube-apiserver":          KubeAPIServer,
 	"kube-controller-manager": KubeControllerManager,
 	"kube-scheduler":          KubeScheduler,
@@ -179,7 +218,15 @@ func (t Tool) Path(ctx context.Context, log io.Writer) (string, error) {
 	fmt.Fprintf(log, "toolchain: building %s (%s) into %s; a cold build takes minutes, later runs reuse it\n", t.Name, t.Key, dir)
 	start := time.Now()
 	tmp := bin + ".tmp"
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", t.LDFlags, "-o", tmp, t.Package)
+	args := []string{"build", "-trimpath", "-ldflags", t.LDFlags, "-o", tmp}
+	if t.Patch != nil {
+		modfile, err := t.Patch.prepare(ctx, src, dir)
+		if err != nil {
+			return "", fmt.Errorf("cannot patch %s@%s for %s: %w", t.Patch.Module, t.Patch.Version, t.Name, err)
+		}
+		args = append(args, "-modfile="+modfile)
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, t.Package)...)
 	cmd.Dir = src
 	cmd.Env = os.Environ()
 	for _, e := range t.Env {
@@ -195,6 +242,64 @@ func (t Tool) Path(ctx context.Context, log io.Writer) (string, error) {
 	}
 	fmt.Fprintf(log, "toolchain: built %s in %s\n", t.Name, time.Since(start).Round(time.Second))
 	return bin, nil
+}
+
+// prepare copies the module into dir/patched-src, adds the files, and
+// writes dir/patched-mod/go.mod (the tools module's, plus a replace of the
+// module by the copy) and its go.sum; it returns that go.mod's path.
+func (p *Patch) prepare(ctx context.Context, toolsModule, dir string) (string, error) {
+	orig, err := GoModDir(ctx, p.Module, p.Version)
+	if err != nil {
+		return "", err
+	}
+	srcDir := filepath.Join(dir, "patched-src")
+	if err := os.RemoveAll(srcDir); err != nil {
+		return "", err
+	}
+	// The module cache is read-only; the copy must be writable to be
+	// removed on the next build.
+	if err := os.CopyFS(srcDir, os.DirFS(orig)); err != nil {
+		return "", err
+	}
+	if err := filepath.WalkDir(srcDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := os.FileMode(0o644)
+		if d.IsDir() {
+			mode = 0o755
+		}
+		return os.Chmod(path, mode)
+	}); err != nil {
+		return "", err
+	}
+	for dst, from := range p.Files {
+		b, err := os.ReadFile(filepath.Join(toolsModule, from))
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(srcDir, dst), b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	modDir := filepath.Join(dir, "patched-mod")
+	if err := os.MkdirAll(modDir, 0o755); err != nil {
+		return "", err
+	}
+	gomod, err := os.ReadFile(filepath.Join(toolsModule, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	gomod = fmt.Appendf(gomod, "\nreplace %s => %s\n", p.Module, srcDir)
+	gosum, err := os.ReadFile(filepath.Join(toolsModule, "go.sum"))
+	if err != nil {
+		return "", err
+	}
+	modfile := filepath.Join(modDir, "go.mod")
+	if err := os.WriteFile(modfile, gomod, 0o644); err != nil {
+		return "", err
+	}
+	return modfile, os.WriteFile(filepath.Join(modDir, "go.sum"), gosum, 0o644)
 }
 
 // RepoRoot is the root of this repository, found from this source file so

@@ -19,6 +19,7 @@ func TestVersionsAgree(t *testing.T) {
 		tool    Tool
 		modules []string // modules whose versions the key must carry
 	}{
+		"chainsaw":                {Chainsaw, []string{"github.com/kyverno/chainsaw"}},
 		"crossplane-cli":          {CrossplaneCLI, []string{"github.com/crossplane/cli/v2"}},
 		"crossplane-core":         {CrossplaneCore, []string{"github.com/crossplane/crossplane/v2"}},
 		"etcd":                    {Etcd, []string{"k8s.io/kubernetes", "go.etcd.io/etcd/server/v3"}},
@@ -26,6 +27,7 @@ func TestVersionsAgree(t *testing.T) {
 		"kube-controller-manager": {KubeControllerManager, []string{"k8s.io/kubernetes", "go.etcd.io/etcd/server/v3"}},
 		"kube-scheduler":          {KubeScheduler, []string{"k8s.io/kubernetes", "go.etcd.io/etcd/server/v3"}},
 		"kwok":                    {KWOK, []string{"sigs.k8s.io/kwok"}},
+		"helm":                    {Helm, []string{"helm.sh/helm/v4"}},
 		"ollama":                  {Ollama, []string{"github.com/ollama/ollama"}},
 	}
 	if diff := cmp.Diff(Names(), sortedKeys(cases)); diff != "" {

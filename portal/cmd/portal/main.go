@@ -57,7 +57,11 @@ func (serveCmd) Run(cfg *config.Config, log *slog.Logger) error {
 type migrateCmd struct{}
 
 func (migrateCmd) Run(cfg *config.Config, log *slog.Logger, out io.Writer) error {
-	_, db, err := store.Open(cfg.DSN, cfg.SQLitePath, log)
+	dsn, err := cfg.Database()
+	if err != nil {
+		return err
+	}
+	_, db, err := store.Open(dsn, cfg.SQLitePath, log)
 	if err != nil {
 		return err
 	}
@@ -84,7 +88,11 @@ type roleCmd struct {
 }
 
 func openStore(cfg *config.Config, log *slog.Logger) (*store.GormStore, error) {
-	st, db, err := store.Open(cfg.DSN, cfg.SQLitePath, log)
+	dsn, err := cfg.Database()
+	if err != nil {
+		return nil, err
+	}
+	st, db, err := store.Open(dsn, cfg.SQLitePath, log)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,11 @@
 // Command package builds the release artefacts into _output without Docker:
-// the function's runtime image tarball, the function package with that
-// image embedded and the Configuration package (see package/build).
+// the runtime image tarballs of the function and of the portal, the
+// function package with the function's image embedded and the Configuration
+// package (see package/build).
 //
 //	go run ./package/build/cmd/package [-version v0.1.0] [-out _output]
 //
-// SOURCE_DATE_EPOCH dates the image; the Unix epoch when unset.
+// SOURCE_DATE_EPOCH dates the images; the Unix epoch when unset.
 package main
 
 import (
@@ -32,7 +33,7 @@ func main() {
 func run(ctx context.Context) error {
 	version := flag.String("version", build.DefaultVersion, "Version of the packages and the image tag (semver with a leading v).")
 	out := flag.String("out", "_output", "Directory the artefacts are written to, relative to the repository root.")
-	caBundle := flag.String("ca-bundle", build.HostCABundle, "PEM bundle copied into the image as "+build.CABundlePath+".")
+	caBundle := flag.String("ca-bundle", build.HostCABundle, "PEM bundle copied into the images as "+build.CABundlePath+".")
 	flag.Parse()
 
 	start := time.Now()
@@ -53,7 +54,8 @@ func run(ctx context.Context) error {
 		outDir = filepath.Join(root, outDir)
 	}
 	if *version != build.DefaultVersion {
-		fmt.Fprintf(os.Stderr, "package: note: the Composition's model Job image and function.DefaultModelJobImage name %s:%s, not %s\n", build.ImageRepository, build.DefaultVersion, *version)
+		fmt.Fprintf(os.Stderr, "package: note: the Composition's model Job image and function.DefaultModelJobImage name %s:%s, not %s\n", build.FunctionImageRepository, build.DefaultVersion, *version)
+		fmt.Fprintf(os.Stderr, "package: note: the portal chart's default image is %s:%s (its appVersion), not %s\n", build.PortalImageRepository, build.DefaultVersion, *version)
 	}
 	r, err := build.Build(ctx, build.Options{
 		Root: root, OutDir: outDir, Version: *version, Created: created,
@@ -63,7 +65,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "package: done in %s\n", time.Since(start).Round(100*time.Millisecond))
-	for _, p := range []string{r.RuntimeImage, r.Function, r.Configuration} {
+	for _, p := range []string{r.FunctionImage, r.PortalImage, r.Function, r.Configuration} {
 		fmt.Println(p)
 	}
 	return nil
