@@ -129,17 +129,21 @@ func TestRenderedObjects(t *testing.T) {
 			},
 		},
 		"AllEnabled": {
-			reason: "every optional object",
+			reason: "every optional object, the SRE assistant's too",
 			values: valuesFiles["AllEnabled"],
 			want: []string{
 				"ClusterRole/aichat-portal-claims",
+				"ClusterRole/aichat-portal-sre",
+				"ClusterRoleBinding/aichat-portal-sre",
 				"Deployment/aichat-system/aichat-portal",
+				"Deployment/aichat-system/aichat-portal-sre",
 				"Ingress/aichat-system/aichat-portal",
 				"NetworkPolicy/aichat-system/aichat-portal",
 				"PodDisruptionBudget/aichat-system/aichat-portal",
 				"RoleBinding/aichat-workspaces/aichat-portal-claims",
 				"Service/aichat-system/aichat-portal",
 				"ServiceAccount/aichat-system/aichat-portal",
+				"ServiceAccount/aichat-system/aichat-portal-sre",
 				"ServiceMonitor/aichat-system/aichat-portal",
 			},
 		},
@@ -346,6 +350,18 @@ func TestRBACMatchesDeploy(t *testing.T) {
 			}
 		})
 	}
+	// The SRE assistant's rules are those of sre/deploy/rbac.yaml.
+	t.Run("aichat-portal-sre", func(t *testing.T) {
+		objs, err := controlplane.ReadManifests(filepath.Join(chartDir(), "..", "..", "sre", "deploy", "rbac.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := find(t, objs, "ClusterRole", "aichat-sre").Object["rules"]
+		got := find(t, mustRender(t, valuesFiles["AllEnabled"]), "ClusterRole", "aichat-portal-sre").Object["rules"]
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("rules of the SRE assistant's ClusterRole: sre/deploy/rbac.yaml (-) and the chart (+) differ:\n%s", diff)
+		}
+	})
 	// Each mode binds the roles as portal/deploy does.
 	shared := mustRender(t, "")
 	rb := find(t, shared, "RoleBinding", "aichat-portal-claims")
@@ -445,5 +461,55 @@ func TestServiceMonitor(t *testing.T) {
 	want := got{APIVersion: "monitoring.coreos.com/v1", Selector: matching, Port: ports[0].(map[string]any)["name"].(string), Path: "/metrics", Release: "kube-prometheus-stack"}
 	if diff := cmp.Diff(want, got{APIVersion: sm.GetAPIVersion(), Selector: sel, Port: ep["port"].(string), Path: ep["path"].(string), Release: sm.GetLabels()["release"]}); diff != "" {
 		t.Errorf("ServiceMonitor (-want +got):\n%s", diff)
+	}
+}
+
+// TestSREMatchesPackage checks the SRE assistant's Deployment against the
+// image that ships it (package/build's FunctionImage, /sre), its hardening,
+// and that the portal's selectors never match its pods.
+func TestSREMatchesPackage(t *testing.T) {
+	type container struct {
+		Image, User                   string
+		Command                       []string
+		ReadOnlyRoot, NoEscalation    bool
+		LLMURL, TokenFile, TokenMount bool
+	}
+	objs := mustRender(t, valuesFiles["AllEnabled"])
+	d := find(t, objs, "Deployment", release+"-sre")
+	spec, _, _ := unstructured.NestedMap(d.Object, "spec", "template", "spec")
+	c, _, _ := unstructured.NestedSlice(spec, "containers")
+	ctr := c[0].(map[string]any)
+	user, _, _ := unstructured.NestedInt64(spec, "securityContext", "runAsUser")
+	group, _, _ := unstructured.NestedInt64(spec, "securityContext", "runAsGroup")
+	got := container{Image: ns(ctr, "image"), User: fmt.Sprintf("%d:%d", user, group),
+		ReadOnlyRoot: nb(ctr, "securityContext", "readOnlyRootFilesystem"), NoEscalation: !nb(ctr, "securityContext", "allowPrivilegeEscalation")}
+	got.Command, _, _ = unstructured.NestedStringSlice(ctr, "command")
+	args, _, _ := unstructured.NestedStringSlice(ctr, "args")
+	for _, a := range args {
+		got.LLMURL = got.LLMURL || a == "--llm-url=http://ollama.aichat-system.svc:11434"
+		got.TokenFile = got.TokenFile || a == "--llm-token-file=/var/run/aichat-sre/llm-token"
+	}
+	mounts, _, _ := unstructured.NestedSlice(ctr, "volumeMounts")
+	got.TokenMount = len(mounts) == 1 && ns(mounts[0].(map[string]any), "mountPath") == "/var/run/aichat-sre"
+	want := container{Image: build.FunctionImageRepository + ":" + build.DefaultVersion, User: build.User, Command: []string{build.SREPath},
+		ReadOnlyRoot: true, NoEscalation: true, LLMURL: true, TokenFile: true, TokenMount: true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the SRE assistant's container (-want +got):\n%s", diff)
+	}
+
+	podLabels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
+	portalSel, _, _ := unstructured.NestedStringMap(find(t, objs, "Deployment", release).Object, "spec", "selector", "matchLabels")
+	svcSel, _, _ := unstructured.NestedStringMap(find(t, objs, "Service", release).Object, "spec", "selector")
+	for name, sel := range map[string]map[string]string{"the portal's Deployment": portalSel, "the portal's Service": svcSel} {
+		matches := true
+		for k, v := range sel {
+			matches = matches && podLabels[k] == v
+		}
+		if matches {
+			t.Errorf("%s selects the SRE assistant's pods (%v)", name, podLabels)
+		}
+	}
+	if _, err := render(t, "", "sre.enabled=true", "sre.llm.url=http://ollama:11434"); err == nil || !strings.Contains(err.Error(), "sre.llm.model is required") {
+		t.Errorf("an LLM URL without a model: got %v, want the refusal naming sre.llm.model", err)
 	}
 }
