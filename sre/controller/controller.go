@@ -190,7 +190,11 @@ func (r *Reconciler) diagnose(ctx context.Context, snap incident.Snapshot, inc i
 			break
 		}
 		llmRequestsTotal.WithLabelValues("ok").Inc()
-		rec.Source, rec.Diagnosis = "llm", text
+		if text == "" {
+			// Said as it is: the model was asked and answered nothing.
+			text = "(no answer)"
+		}
+		rec.Source, rec.Model, rec.Diagnosis = "llm", r.opts.LLM.Model(), text
 	}
 	diagnosesTotal.WithLabelValues(rec.Source).Inc()
 	return rec
@@ -211,7 +215,7 @@ const (
 func Message(rec Record) string {
 	m := fmt.Sprintf("%s on %s: %s. Hint: %s", rec.Incident.Reason, rec.Incident.Object, rec.Incident.Summary, rec.Incident.Hint)
 	if rec.Diagnosis != "" {
-		m += " Diagnosis: " + rec.Diagnosis
+		m += " Diagnosis by " + rec.Model + ": " + rec.Diagnosis
 	}
 	return prompt.Redact(m)
 }

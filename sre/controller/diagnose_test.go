@@ -61,7 +61,12 @@ func TestDiagnose(t *testing.T) {
 		"LLM answers": {
 			reason: "the LLM's answer is the diagnosis",
 			llm:    &fakeLLM{answer: "Use a larger size."}, limits: open, wantAsked: 1,
-			want: Record{Incident: inc, Source: "llm", Diagnosis: "Use a larger size.", FirstSeen: now, LastSeen: now},
+			want: Record{Incident: inc, Source: "llm", Model: "fake", Diagnosis: "Use a larger size.", FirstSeen: now, LastSeen: now},
+		},
+		"LLM answers nothing": {
+			reason: "an empty answer is said as such, not hidden",
+			llm:    &fakeLLM{answer: ""}, limits: open, wantAsked: 1,
+			want: Record{Incident: inc, Source: "llm", Model: "fake", Diagnosis: "(no answer)", FirstSeen: now, LastSeen: now},
 		},
 	}
 	for name, tc := range cases {

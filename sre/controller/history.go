@@ -15,6 +15,8 @@ import (
 type Record struct {
 	Incident  incident.Incident `json:"incident"`
 	Diagnosis string            `json:"diagnosis,omitempty"`
+	// Model is the model that gave Diagnosis.
+	Model string `json:"model,omitempty"`
 	// Source is "llm", or "rules" when no LLM answered (none configured,
 	// rate-limited, or failed; Error says which).
 	Source    string    `json:"source"`

@@ -64,8 +64,8 @@ func TestHistory(t *testing.T) {
 
 func TestMessage(t *testing.T) {
 	r := Record{Incident: incident.Incident{Reason: "QuotaExceeded", Object: "ReplicaSet/x", Summary: "exceeded quota", Hint: "choose a larger size"},
-		Diagnosis: "Set password=hunter2 to fix"}
-	want := "QuotaExceeded on ReplicaSet/x: exceeded quota. Hint: choose a larger size Diagnosis: Set password=[redacted] to fix"
+		Diagnosis: "Set password=hunter2 to fix", Model: "llama3.2:1b"}
+	want := "QuotaExceeded on ReplicaSet/x: exceeded quota. Hint: choose a larger size Diagnosis by llama3.2:1b: Set password=[redacted] to fix"
 	if diff := cmp.Diff(want, Message(r)); diff != "" {
 		t.Errorf("Message (-want +got):\n%s", diff)
 	}

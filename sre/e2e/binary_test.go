@@ -76,7 +76,7 @@ func TestBinaryWithoutLLM(t *testing.T) {
 	waitFor(t, "the rule-based diagnosis on the claim", func() (bool, string) {
 		c := controlplane.Conditions(getClaim(t, "team-rules", "plain"))[controller.ConditionType]
 		ok := c.Status == "True" && c.Reason == incident.ImagePullFailed &&
-			strings.Contains(c.Message, "Hint: "+incident.Hint(incident.ImagePullFailed)) && !strings.Contains(c.Message, "Diagnosis:")
+			strings.Contains(c.Message, "Hint: "+incident.Hint(incident.ImagePullFailed)) && !strings.Contains(c.Message, "Diagnosis by")
 		return ok, fmt.Sprintf("%+v", c)
 	})
 	var body struct{ Incidents []controller.Record }

@@ -238,7 +238,7 @@ func TestDiagnoses(t *testing.T) {
 	// (what kubectl describe shows).
 	waitFor(t, "the Incident condition on the claim", func() (bool, string) {
 		c := controlplane.Conditions(getClaim(t, "team-sre", "broken"))[controller.ConditionType]
-		return c.Status == "True" && strings.Contains(c.Message, "Diagnosis: "), fmt.Sprintf("%+v", c)
+		return c.Status == "True" && strings.Contains(c.Message, "Diagnosis by tiny: "), fmt.Sprintf("%+v", c)
 	})
 	waitFor(t, "Events on the claim for each incident", func() (bool, string) {
 		got := claimEventReasons(t, getClaim(t, "team-sre", "broken"))
@@ -330,7 +330,7 @@ func TestDiagnoses(t *testing.T) {
 	pullFailed(t, podOf(t, nbNS, "open-webui"), "Back-off pulling image \""+image+"\": not found again")
 	waitFor(t, "the neighbour's Incident condition to turn True again", func() (bool, string) {
 		c := controlplane.Conditions(getClaim(t, "team-sre-2", "neighbour"))[controller.ConditionType]
-		return c.Status == "True" && c.Reason == incident.ImagePullFailed && strings.Contains(c.Message, "Diagnosis: "), fmt.Sprintf("%+v", c)
+		return c.Status == "True" && c.Reason == incident.ImagePullFailed && strings.Contains(c.Message, "Diagnosis by tiny: "), fmt.Sprintf("%+v", c)
 	})
 	if got := counter.Count("POST /api/chat"); got != 4 {
 		t.Errorf("after the repair and a relapse Ollama saw %d chat requests, want still 4", got)
