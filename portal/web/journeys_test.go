@@ -139,10 +139,19 @@ func mainJourney(t *testing.T, db string) {
 			map[string]any{"name": "qwen2.5:0.5b", "kind": "base", "state": "Running", "message": "pulling 40%"},
 			map[string]any{"name": "summarizer", "kind": "assistant", "state": "Pending", "message": "waiting for llama3.2:1b"},
 		},
-		"resources":  []any{map[string]any{"kind": "Deployment", "name": "open-webui", "ready": false, "message": "0 of 1 replicas ready"}},
-		"conditions": []any{cond("Synced", "True", "ReconcileSuccess", ""), cond("Ready", "False", "Creating", "Unready resources: open-webui")},
+		"resources": []any{map[string]any{"kind": "Deployment", "name": "open-webui", "ready": false, "message": "0 of 1 replicas ready"}},
+		"conditions": []any{cond("Synced", "True", "ReconcileSuccess", ""), cond("Ready", "False", "Creating", "Unready resources: open-webui"),
+			// The SRE assistant's diagnosis (sre/): shown with the other
+			// conditions, and its free text never read as "asleep".
+			cond("Incident", "True", "ImagePullFailed", "ImagePullFailed on ReplicaSet/open-webui-1: cannot pull. Diagnosis by tiny: it may be scaled to zero")},
 	})
 	b.waitText("pulling 40%")
+	b.waitText("Diagnosis by tiny")
+	var asleepShown bool
+	b.eval(`document.body.innerText.includes('Asleep')`, &asleepShown)
+	if asleepShown {
+		t.Error("an Incident condition's free text must not make the workspace look asleep")
+	}
 	var snippet string
 	b.eval(`document.querySelector('pre.snippet').textContent`, &snippet)
 	if !strings.Contains(snippet, p.base+"/llm/team-a/api/chat") || !strings.Contains(snippet, "Bearer $AICHAT_TOKEN") {

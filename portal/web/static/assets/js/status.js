@@ -1,7 +1,8 @@
 // What a workspace's status means to a person. The function that composes
 // workspaces reports a KEDA-scaled workload as ready with the message
 // "scaled to zero", so "asleep" is read from status.resources (and, as a
-// fallback, from the conditions' messages).
+// fallback, from the conditions' messages; never from the SRE assistant's
+// Incident condition, whose diagnosis is free text from an LLM).
 
 const ASLEEP = /scaled to zero/i;
 
@@ -28,7 +29,7 @@ export function asleep(ws) {
   const st = ws.status || {};
   const workloads = (st.resources || []).filter((r) => r.kind === 'Deployment' || r.kind === 'StatefulSet');
   if (workloads.some((r) => ASLEEP.test(r.message || ''))) return true;
-  if ((st.conditions || []).some((c) => ASLEEP.test(c.message || ''))) return true;
+  if ((st.conditions || []).some((c) => c.type !== 'Incident' && ASLEEP.test(c.message || ''))) return true;
   if (workloads.length && workloads.every((r) => r.ready)) return false;
   return st.ready ? false : null;
 }
