@@ -87,6 +87,14 @@ test-web: ## The web front end in real Chromium (SQLite and MariaDB, a real kube
 	sh portal/web/deps.sh
 	$(GO) test -count=1 ./portal/web/
 
+.PHONY: sre
+sre: ## Run the SRE assistant against the cluster of KUBECONFIG (SRE_LLM_URL and SRE_LLM_MODEL; unset: rule-based hints only).
+	$(GO) run ./sre/cmd/sre --metrics-address=127.0.0.1:8090 --health-address=127.0.0.1:8091
+
+.PHONY: test-sre
+test-sre: ## The SRE assistant: rules, prompt, limits (table tests) and end to end on the local control plane with a real Ollama.
+	$(GO) test $(GOFLAGS_TEST) -count=1 ./sre/...
+
 .PHONY: bench-portal
 bench-portal: ## Load the portal's list/show endpoints: 1,000 users in MariaDB; exits 1 below 2,000 req/s or above 30 ms p99.
 	$(GO) run ./portal/bench -users 1000 -workspaces 2 -connections 16 -duration 10s -runs 3
