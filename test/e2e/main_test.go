@@ -46,8 +46,11 @@ var cp *controlplane.ControlPlane
 func TestMain(m *testing.M) {
 	root := repoRoot()
 	controlplane.Main(m, controlplane.Options{
-		Function:       function.New(logging.NewNopLogger()),
-		FunctionName:   functionName,
+		Function:     function.New(logging.NewNopLogger()),
+		FunctionName: functionName,
+		// The quota is real here, to prove it never blocks the
+		// workspace's own rollout (every model Job at once included).
+		EnforceQuotas:  true,
 		CrossplaneRBAC: []string{filepath.Join(root, "package", "rbac", "crossplane-aggregate.yaml")},
 		Manifests: []string{
 			filepath.Join(root, "package", "configuration", "xrd.yaml"),
