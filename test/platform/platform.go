@@ -125,17 +125,16 @@ func Start(ctx context.Context, o Options) (_ *Platform, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	// Bind the portal's port first: a busy port should fail in a second,
-	// not after the control plane has started.
-	ln, err := net.Listen("tcp", o.Addr)
+	// Check the portal's port first: a busy port should fail in a second,
+	// not after the control plane has started. It is not held meanwhile:
+	// Crossplane's RBAC manager binds :8080 for its metrics while the
+	// control plane starts (it has no flag to move it), and with the
+	// portal's default 127.0.0.1:8080 already held it would fail.
+	probe, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("portal address: %w (choose another with -addr)", err)
 	}
-	defer func() {
-		if err != nil {
-			_ = ln.Close()
-		}
-	}()
+	_ = probe.Close()
 	root, err := toolchain.RepoRoot()
 	if err != nil {
 		return nil, err
@@ -166,7 +165,12 @@ func Start(ctx context.Context, o Options) (_ *Platform, err error) {
 	if p.PortalKubeconfig, err = installPortalIdentity(ctx, cp, root); err != nil {
 		return nil, err
 	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("portal address: %w (choose another with -addr)", err)
+	}
 	if err := p.startPortal(ctx, o, dir, ln); err != nil {
+		_ = ln.Close()
 		return nil, err
 	}
 	return p, nil
