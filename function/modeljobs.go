@@ -115,14 +115,8 @@ func (w *workspace) job(j modelJob) *batchv1.Job {
 		TerminationMessagePath:   corev1.TerminationMessagePathDefault,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
-	spec := corev1.PodSpec{
-		ServiceAccountName:           modelJobSA,
-		AutomountServiceAccountToken: ptr(false),
-		EnableServiceLinks:           ptr(false),
-		RestartPolicy:                corev1.RestartPolicyNever,
-		SecurityContext:              podSecurity(),
-		Containers:                   []corev1.Container{c},
-	}
+	spec := restrictedPod(modelJobSA, nil, c)
+	spec.RestartPolicy = corev1.RestartPolicyNever
 	if j.kind == v1alpha1.ModelKindAssistant && w.p.patternVolume != nil {
 		spec.Volumes = []corev1.Volume{{Name: "patterns", VolumeSource: *w.p.patternVolume.DeepCopy()}}
 		spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "patterns", MountPath: w.p.patternSource, ReadOnly: true}}

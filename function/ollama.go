@@ -67,12 +67,12 @@ func (w *workspace) ollamaStatefulSet() *appsv1.StatefulSet {
 			},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: w.labels(componentOllama)},
-				Spec: corev1.PodSpec{
-					ServiceAccountName:           ollamaName,
-					AutomountServiceAccountToken: ptr(false),
-					EnableServiceLinks:           ptr(false),
-					SecurityContext:              podSecurity(),
-					Containers: []corev1.Container{{
+				Spec: restrictedPod(ollamaName,
+					[]corev1.Volume{
+						{Name: "home", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+					},
+					corev1.Container{
 						Name:            "ollama",
 						Image:           w.p.images.Ollama,
 						ImagePullPolicy: w.p.images.PullPolicy,
@@ -95,12 +95,7 @@ func (w *workspace) ollamaStatefulSet() *appsv1.StatefulSet {
 							{Name: "tmp", MountPath: "/tmp"},
 						},
 						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-					}},
-					Volumes: []corev1.Volume{
-						{Name: "home", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
-				},
+					}),
 			},
 			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{pvc},
 		},

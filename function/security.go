@@ -36,4 +36,19 @@ func containerSecurity(readOnly bool) *corev1.SecurityContext {
 	}
 }
 
+// restrictedPod is the pod spec every workload of a workspace shares: its
+// own ServiceAccount without a token (nothing in a workspace talks to the
+// Kubernetes API), no service links in the environment, and the restricted
+// pod security context.
+func restrictedPod(serviceAccount string, volumes []corev1.Volume, containers ...corev1.Container) corev1.PodSpec {
+	return corev1.PodSpec{
+		ServiceAccountName:           serviceAccount,
+		AutomountServiceAccountToken: ptr(false),
+		EnableServiceLinks:           ptr(false),
+		SecurityContext:              podSecurity(),
+		Containers:                   containers,
+		Volumes:                      volumes,
+	}
+}
+
 func ptr[T any](v T) *T { return &v }

@@ -86,47 +86,45 @@ func (w *workspace) webUIDeployment() *appsv1.Deployment {
 	}
 	labels := w.labels(componentWebUI)
 	labels[labelWakesOllama] = "true"
+	return w.recreateDeployment(webUIName, componentWebUI, labels, restrictedPod(webUIName,
+		[]corev1.Volume{
+			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: webUIDataPVC}}},
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		},
+		corev1.Container{
+			Name:            "open-webui",
+			Image:           w.p.images.OpenWebUI,
+			ImagePullPolicy: w.p.images.PullPolicy,
+			Env:             w.webUIEnv(),
+			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: webUIPort, Protocol: corev1.ProtocolTCP}},
+			Resources:       w.size.webUI,
+			SecurityContext: containerSecurity(false),
+			// Open WebUI runs migrations and loads its embedding model
+			// at start: give it minutes.
+			StartupProbe:   probe(5, 60),
+			ReadinessProbe: probe(10, 3),
+			LivenessProbe:  probe(20, 6),
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "data", MountPath: webUIDataDir},
+				{Name: "tmp", MountPath: "/tmp"},
+			},
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		}))
+}
+
+// recreateDeployment is a Deployment of a workspace. It uses the Recreate
+// strategy: Open WebUI's data volume is ReadWriteOnce, so the old pod must
+// go before the new one mounts it, and a workspace has no second replica to
+// roll to anyway.
+func (w *workspace) recreateDeployment(name, component string, podLabels map[string]string, pod corev1.PodSpec) *appsv1.Deployment {
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: w.meta(webUIName, componentWebUI),
+		ObjectMeta: w.meta(name, component),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: w.replicas(),
-			Selector: &metav1.LabelSelector{MatchLabels: w.selector(componentWebUI)},
-			// The data volume is ReadWriteOnce: the old pod must go before
-			// the new one mounts it.
+			Selector: &metav1.LabelSelector{MatchLabels: w.selector(component)},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					ServiceAccountName:           webUIName,
-					AutomountServiceAccountToken: ptr(false),
-					EnableServiceLinks:           ptr(false),
-					SecurityContext:              podSecurity(),
-					Containers: []corev1.Container{{
-						Name:            "open-webui",
-						Image:           w.p.images.OpenWebUI,
-						ImagePullPolicy: w.p.images.PullPolicy,
-						Env:             w.webUIEnv(),
-						Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: webUIPort, Protocol: corev1.ProtocolTCP}},
-						Resources:       w.size.webUI,
-						SecurityContext: containerSecurity(false),
-						// Open WebUI runs migrations and loads its
-						// embedding model at start: give it minutes.
-						StartupProbe:   probe(5, 60),
-						ReadinessProbe: probe(10, 3),
-						LivenessProbe:  probe(20, 6),
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "data", MountPath: webUIDataDir},
-							{Name: "tmp", MountPath: "/tmp"},
-						},
-						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-					}},
-					Volumes: []corev1.Volume{
-						{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: webUIDataPVC}}},
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
-				},
-			},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod},
 		},
 	}
 }
@@ -137,46 +135,29 @@ func (w *workspace) pipelinesDeployment() *appsv1.Deployment {
 	probe := func(period, failures int32) *corev1.Probe {
 		return probeOn(corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}}, period, failures)
 	}
-	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: w.meta(pipelinesName, componentPipelines),
-		Spec: appsv1.DeploymentSpec{
-			Replicas: w.replicas(),
-			Selector: &metav1.LabelSelector{MatchLabels: w.selector(componentPipelines)},
-			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: w.labels(componentPipelines)},
-				Spec: corev1.PodSpec{
-					ServiceAccountName:           pipelinesName,
-					AutomountServiceAccountToken: ptr(false),
-					EnableServiceLinks:           ptr(false),
-					SecurityContext:              podSecurity(),
-					Containers: []corev1.Container{{
-						Name:            "pipelines",
-						Image:           w.p.images.Pipelines,
-						ImagePullPolicy: w.p.images.PullPolicy,
-						Env: []corev1.EnvVar{
-							{Name: "PIPELINES_API_KEY", ValueFrom: secretKey(secretKeyPipelines)},
-							{Name: "HOME", Value: "/tmp"},
-						},
-						Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: pipelinesPort, Protocol: corev1.ProtocolTCP}},
-						Resources:       w.size.pipelines,
-						SecurityContext: containerSecurity(false),
-						StartupProbe:    probe(5, 60),
-						ReadinessProbe:  probe(10, 3),
-						LivenessProbe:   probe(20, 6),
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "pipelines", MountPath: "/app/pipelines"},
-							{Name: "tmp", MountPath: "/tmp"},
-						},
-						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-					}},
-					Volumes: []corev1.Volume{
-						{Name: "pipelines", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
-				},
-			},
+	return w.recreateDeployment(pipelinesName, componentPipelines, w.labels(componentPipelines), restrictedPod(pipelinesName,
+		[]corev1.Volume{
+			{Name: "pipelines", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		},
-	}
+		corev1.Container{
+			Name:            "pipelines",
+			Image:           w.p.images.Pipelines,
+			ImagePullPolicy: w.p.images.PullPolicy,
+			Env: []corev1.EnvVar{
+				{Name: "PIPELINES_API_KEY", ValueFrom: secretKey(secretKeyPipelines)},
+				{Name: "HOME", Value: "/tmp"},
+			},
+			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: pipelinesPort, Protocol: corev1.ProtocolTCP}},
+			Resources:       w.size.pipelines,
+			SecurityContext: containerSecurity(false),
+			StartupProbe:    probe(5, 60),
+			ReadinessProbe:  probe(10, 3),
+			LivenessProbe:   probe(20, 6),
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "pipelines", MountPath: "/app/pipelines"},
+				{Name: "tmp", MountPath: "/tmp"},
+			},
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		}))
 }
