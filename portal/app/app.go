@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"gorm.io/gorm"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -49,6 +50,27 @@ type Options struct {
 	GatewayResolver gateway.Resolver
 }
 
+// OpenStore opens the configured database (MySQL when a DSN is given, the
+// embedded SQLite file otherwise) and applies the pending migrations, which
+// every entry point (serve, migrate, admin) needs before anything else. It
+// returns the versions it applied.
+func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.GormStore, *gorm.DB, []int, error) {
+	dsn, err := cfg.Database()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, db, err := store.Open(dsn, cfg.SQLitePath, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	applied, err := store.Migrate(ctx, db)
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, nil, err
+	}
+	return st, db, applied, nil
+}
+
 // New opens the database (migrating it), and connects to the cluster. The
 // claim cache starts in the background; workspace reads answer 503 until it
 // has synced.
@@ -63,17 +85,8 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	if generated {
 		log.Warn("dev mode: generated a random JWT secret; tokens will not survive a restart (set PORTAL_JWT_SECRET_FILE)")
 	}
-	dsn, err := cfg.Database()
+	st, _, applied, err := OpenStore(ctx, &cfg, log)
 	if err != nil {
-		return nil, err
-	}
-	st, db, err := store.Open(dsn, cfg.SQLitePath, log)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := store.Migrate(ctx, db)
-	if err != nil {
-		_ = st.Close()
 		return nil, err
 	}
 	if len(applied) > 0 {

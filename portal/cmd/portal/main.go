@@ -57,18 +57,11 @@ func (serveCmd) Run(cfg *config.Config, log *slog.Logger) error {
 type migrateCmd struct{}
 
 func (migrateCmd) Run(cfg *config.Config, log *slog.Logger, out io.Writer) error {
-	dsn, err := cfg.Database()
+	st, db, applied, err := app.OpenStore(context.Background(), cfg, log)
 	if err != nil {
 		return err
 	}
-	_, db, err := store.Open(dsn, cfg.SQLitePath, log)
-	if err != nil {
-		return err
-	}
-	applied, err := store.Migrate(context.Background(), db)
-	if err != nil {
-		return err
-	}
+	defer st.Close()
 	v, err := store.SchemaVersion(context.Background(), db)
 	if err != nil {
 		return err
@@ -88,18 +81,8 @@ type roleCmd struct {
 }
 
 func openStore(cfg *config.Config, log *slog.Logger) (*store.GormStore, error) {
-	dsn, err := cfg.Database()
-	if err != nil {
-		return nil, err
-	}
-	st, db, err := store.Open(dsn, cfg.SQLitePath, log)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := store.Migrate(context.Background(), db); err != nil {
-		return nil, err
-	}
-	return st, nil
+	st, _, _, err := app.OpenStore(context.Background(), cfg, log)
+	return st, err
 }
 
 func setRole(cfg *config.Config, log *slog.Logger, out io.Writer, email, role string) error {
